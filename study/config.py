@@ -1,0 +1,112 @@
+"""The validated configuration of one GAN training run (one population member).
+
+Every engine key lives here, with its default and a one-line description that
+`ganmap train --help-keys` prints. Values are validated once, on construction.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Problem = Literal["ring8", "grid25", "dirac", "digits"]
+Loss = Literal["minimax", "nonsaturating", "wasserstein", "hinge", "least_squares"]
+Regularizer = Literal[
+    "none", "gp", "r1", "r2", "weight_clip", "instance_noise", "spectral_norm", "l2"
+]
+Optimizer = Literal["adam", "sgd"]
+
+# reg_weight when the user gives none: the usual value in each regularizer's paper.
+DEFAULT_REG_WEIGHT: dict[str, float] = {
+    "none": 0.0,
+    "gp": 10.0,  # Gulrajani et al. 2017
+    "r1": 10.0,  # Mescheder et al. 2018
+    "r2": 10.0,
+    "weight_clip": 0.01,  # Arjovsky et al. 2017: clip value c
+    "instance_noise": 0.1,  # noise std added to D's inputs
+    "spectral_norm": 0.0,  # no weight: the constraint is exact
+    "l2": 1e-4,
+}
+WEIGHTLESS_REGULARIZERS = ("none", "spectral_norm")
+
+# Keys that may differ between members of one population; every other key is structure.
+MEMBER_KEYS = ("lr_g", "lr_d", "reg_weight", "beta1", "beta2", "seed")
+
+
+class TrainConfig(BaseModel):
+    """One GAN configuration: problem, model, loss, regularizer and schedule."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    problem: Problem = Field("ring8", description="data problem: ring8, grid25, dirac, digits")
+    radius: float | None = Field(
+        None, gt=0, description="mixture radius/spacing scale (ring8: 2.0, grid25: 1.0)"
+    )
+    std: float | None = Field(None, gt=0, description="mixture component std (0.02 / 0.05)")
+    loss: Loss = Field("nonsaturating", description="adversarial loss pair")
+    regularizer: Regularizer = Field("none", description="discriminator regularizer")
+    reg_weight: float | None = Field(
+        None, ge=0, description="regularizer weight (default: the regularizer's usual value)"
+    )
+    unroll_steps: int = Field(0, ge=0, le=50, description="Unrolled-GAN D steps (0 = off)")
+    lr_g: float = Field(1e-3, gt=0, le=10, description="generator learning rate")
+    lr_d: float = Field(1e-3, gt=0, le=10, description="discriminator learning rate")
+    d_steps: int = Field(1, ge=1, le=100, description="D updates per round (D:G ratio)")
+    g_steps: int = Field(1, ge=1, le=100, description="G updates per round (D:G ratio)")
+    optimizer: Optimizer = Field("adam", description="optimizer for both players")
+    beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1")
+    beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2")
+    batch_size: int = Field(256, ge=1, le=65536, description="samples per update")
+    steps: int = Field(2000, ge=1, description="generator updates in the run")
+    eval_every: int = Field(100, ge=1, description="generator updates between evaluations")
+    eval_samples: int = Field(2500, ge=10, description="samples per evaluation")
+    z_dim: int = Field(16, ge=1, le=4096, description="latent dimension")
+    hidden_dim: int = Field(128, ge=1, le=8192, description="hidden units per layer")
+    hidden_layers: int = Field(3, ge=0, le=16, description="hidden layers in G and D")
+    seed: int = Field(0, ge=0, description="seed of initial weights and every random draw")
+
+    @model_validator(mode="after")
+    def _resolve_reg_weight(self) -> TrainConfig:
+        """Fill reg_weight from the regularizer's default; weightless ones record 0."""
+        if self.regularizer in WEIGHTLESS_REGULARIZERS:
+            object.__setattr__(self, "reg_weight", 0.0)
+        elif self.reg_weight is None:
+            object.__setattr__(self, "reg_weight", DEFAULT_REG_WEIGHT[self.regularizer])
+        return self
+
+    def structure(self) -> tuple:
+        """The keys a population shares: everything except MEMBER_KEYS."""
+        return tuple(
+            (key, value) for key, value in self.model_dump().items() if key not in MEMBER_KEYS
+        )
+
+
+def describe_keys() -> list[tuple[str, str, str]]:
+    """(key, default, description) for every engine key, for help texts."""
+    return [
+        (name, repr(field.default), field.description or "")
+        for name, field in TrainConfig.model_fields.items()
+    ]
+
+
+def format_validation_error(error: ValidationError) -> str:
+    """One line per bad key: the key, the bad value and what is allowed."""
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "config"
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key{_suggestion(key)}; allowed keys: {_allowed()}")
+        else:
+            lines.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _allowed() -> str:
+    return ", ".join(TrainConfig.model_fields)
+
+
+def _suggestion(key: str) -> str:
+    close = difflib.get_close_matches(key.split(".")[-1], list(TrainConfig.model_fields), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,94 @@
+"""Per-member diagnostics, taken every `eval_every` generator updates.
+
+Each evaluation gives, per member: the mean D and G losses and D penalty over the
+interval, the gradient norms of the last G and D updates, D's mean output on real and
+generated data (probabilities for the minimax/non-saturating losses, raw scores
+otherwise), the problem's metrics on a fixed latent batch, the sample drift since the
+previous evaluation on that same batch, and whether every parameter is still finite.
+NaN/Inf values are recorded as they are; nothing here raises on them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from study.losses import LossPair
+from study.population import Population
+from study.streams import SeedStreams
+
+
+class IntervalStats:
+    """Running sums of per-member losses between evaluations; no device sync per step."""
+
+    def __init__(self):
+        self.sums: dict[str, Tensor] = {}
+        self.counts: dict[str, int] = {}
+        self.last_grad_norm: dict[str, Tensor] = {}
+
+    def add(self, name: str, value: Tensor) -> None:
+        value = value.detach()
+        self.sums[name] = self.sums[name] + value if name in self.sums else value.clone()
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+    def record_gradient(self, name: str, grad: Tensor) -> None:
+        self.last_grad_norm[name] = grad
+
+    def collect(self) -> dict[str, Tensor]:
+        """Means since the last collect, plus the last gradient norms; then reset."""
+        values = {name: total / self.counts[name] for name, total in self.sums.items()}
+        for name, grad in self.last_grad_norm.items():
+            values[name] = grad.norm(dim=1)
+        self.__init__()
+        return values
+
+
+class Evaluator:
+    """Scores every live member on a fixed latent batch and a fixed real batch per seed."""
+
+    def __init__(self, population: Population, problem, loss: LossPair, configs, samples: int):
+        streams = SeedStreams([c.seed for c in configs], "eval", population.g.device)
+        self.latent = streams.draw(lambda generator: problem.sample_latent(samples, generator))
+        self.real = streams.draw(lambda generator: problem.sample_real(samples, generator))
+        self.problem, self.loss = problem, loss
+        self.previous: Tensor | None = None
+
+    @torch.no_grad()
+    def evaluate(self, population: Population, interval: dict[str, Tensor]) -> dict[str, Tensor]:
+        """All diagnostics, one [K] tensor per name, for the population's live members."""
+        fake = population.generate(self.latent)
+        values = dict(interval)
+        values["d_real"] = self.loss.d_output(population.discriminate(self.real)).mean(dim=(1, 2))
+        values["d_fake"] = self.loss.d_output(population.discriminate(fake)).mean(dim=(1, 2))
+        values.update(self.problem.evaluate(fake, population.discriminate))
+        values["sample_drift"] = self._drift(fake)
+        finite_g = torch.isfinite(population.g).all(dim=1)
+        values["finite"] = (finite_g & torch.isfinite(population.d).all(dim=1)).float()
+        return values
+
+    def _drift(self, fake: Tensor) -> Tensor:
+        """RMS distance each fixed-latent sample moved since the previous evaluation."""
+        if self.previous is None:
+            drift = torch.full(fake.shape[:1], float("nan"), device=fake.device)
+        else:
+            drift = (fake - self.previous).pow(2).sum(dim=-1).mean(dim=1).sqrt()
+        self.previous = fake
+        return drift
+
+    def keep(self, index: Tensor) -> None:
+        """Keep only the members at `index`."""
+        self.latent, self.real = self.latent[index], self.real[index]
+        if self.previous is not None:
+            self.previous = self.previous[index]
+
+
+def to_rows(step: int, values: dict[str, Tensor]) -> list[dict[str, float]]:
+    """One dict per member from {name: [K]} tensors, with one device-to-host copy."""
+    names = list(values)
+    table = torch.stack([values[name].float() for name in names]).cpu().T.tolist()
+    rows = []
+    for member_values in table:
+        row = {"step": step, **dict(zip(names, member_values))}
+        row["finite"] = bool(row["finite"])
+        rows.append(row)
+    return rows

@@ -1,0 +1,140 @@
+"""A population of K GAN configurations trained as one: stacked parameters, batched optimizer.
+
+Members share structure (problem, loss, regularizer, D:G ratio, architecture) and may
+differ in MEMBER_KEYS (learning rates, betas, reg_weight, seed). Per-member values are
+[K, 1] tensors broadcast over the flat parameter buffers.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from study.config import MEMBER_KEYS, TrainConfig
+from study.models import SpectralState, StackedMLP
+from study.regularizers import REGULARIZERS
+from study.streams import SeedStreams, stream_generator
+
+ADAM_EPS = 1e-8
+
+
+class StackedOptimizer:
+    """Adam or SGD over a flat [K, P] buffer, with a per-member learning rate and betas.
+
+    Adam follows torch.optim.Adam's update exactly (bias-corrected moments, eps outside
+    the square root); its state rows are dropped together with their members.
+    """
+
+    def __init__(self, kind: str, lr: Tensor, beta1: Tensor, beta2: Tensor, like: Tensor):
+        self.kind, self.lr, self.beta1, self.beta2 = kind, lr, beta1, beta2
+        self.steps = 0
+        self.exp_avg = torch.zeros_like(like)
+        self.exp_avg_sq = torch.zeros_like(like)
+
+    @torch.no_grad()
+    def step(self, params: Tensor, grad: Tensor) -> None:
+        if self.kind == "sgd":
+            params.sub_(self.lr * grad)
+            return
+        self.steps += 1
+        self.exp_avg.mul_(self.beta1).add_((1 - self.beta1) * grad)
+        self.exp_avg_sq.mul_(self.beta2).add_((1 - self.beta2) * grad * grad)
+        step_size = self.lr / (1 - self.beta1**self.steps)
+        denom = self.exp_avg_sq.sqrt() / (1 - self.beta2**self.steps).sqrt() + ADAM_EPS
+        params.sub_(step_size * self.exp_avg / denom)
+
+    def keep(self, index: Tensor) -> None:
+        for name in ("lr", "beta1", "beta2", "exp_avg", "exp_avg_sq"):
+            setattr(self, name, getattr(self, name)[index])
+
+
+def _member_values(configs: list[TrainConfig], key: str, device: torch.device) -> Tensor:
+    return torch.tensor([[getattr(c, key)] for c in configs], dtype=torch.float32, device=device)
+
+
+class Population:
+    """Generator and discriminator parameters of K members, their optimizers and streams."""
+
+    def __init__(self, configs: list[TrainConfig], problem, device: torch.device):
+        config = configs[0]
+        self.members = list(range(len(configs)))  # indices into `configs` still training
+        self.problem = problem
+        self.generator, self.critic = build_models(config, problem)
+        self.regularizer = REGULARIZERS[config.regularizer]
+        seeds = [c.seed for c in configs]
+        g_init, d_init = _initial_params(self.generator, self.critic, seeds)
+        self.g = g_init.to(device).requires_grad_(True)
+        self.d = d_init.to(device).requires_grad_(True)
+        values = {key: _member_values(configs, key, device) for key in MEMBER_KEYS}
+        self.reg_weight = values["reg_weight"]
+        self.g_opt = StackedOptimizer(
+            config.optimizer, values["lr_g"], values["beta1"], values["beta2"], self.g
+        )
+        self.d_opt = StackedOptimizer(
+            config.optimizer, values["lr_d"], values["beta1"], values["beta2"], self.d
+        )
+        self.spectral = None
+        if self.regularizer.spectral:
+            self.spectral = _spectral_state(self.critic, seeds, device)
+        self.streams = SeedStreams(seeds, "train", device)
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    def generate(self, z: Tensor) -> Tensor:
+        """G(z) for every member: z [K, B, z_dim] -> [K, B, data_dim]."""
+        return self.generator.forward(self.g, z)
+
+    def discriminate(self, x: Tensor, d_params: Tensor | None = None) -> Tensor:
+        """D's raw scores [K, B, 1]; `d_params` replaces D's parameters (unrolling)."""
+        params = self.d if d_params is None else d_params
+        return self.critic.forward(params, x, self.spectral)
+
+    def keep(self, index: Tensor) -> None:
+        """Keep only the members at positions `index`; the others stop training now."""
+        self.members = [self.members[i] for i in index.tolist()]
+        device_index = index.to(self.g.device)
+        self.g = self.g.detach()[device_index].requires_grad_(True)
+        self.d = self.d.detach()[device_index].requires_grad_(True)
+        self.reg_weight = self.reg_weight[device_index]
+        self.g_opt.keep(device_index)
+        self.d_opt.keep(device_index)
+        if self.spectral is not None:
+            self.spectral.keep(device_index)
+        self.streams.keep(device_index)
+
+
+def build_models(config: TrainConfig, problem) -> tuple[StackedMLP, StackedMLP]:
+    """G and D architectures: MLPs, or the Dirac-GAN's linear G(z) = theta, D(x) = psi x."""
+    if problem.linear_models:
+        return StackedMLP((1, 1), bias=False), StackedMLP((1, 1), bias=False)
+    hidden = (config.hidden_dim,) * config.hidden_layers
+    generator = StackedMLP((problem.z_dim, *hidden, problem.data_dim), tanh_output=problem.bounded)
+    critic = StackedMLP((problem.data_dim, *hidden, 1), slope=0.2)
+    return generator, critic
+
+
+def _initial_params(
+    generator: StackedMLP, critic: StackedMLP, seeds: list[int]
+) -> tuple[Tensor, Tensor]:
+    """Initial [K, P] buffers: drawn on the CPU from each member's seed alone."""
+    by_seed = {}
+    for seed in sorted(set(seeds)):
+        rng = stream_generator(seed, "init", torch.device("cpu"))
+        by_seed[seed] = (generator.init(rng), critic.init(rng))
+    g_init = torch.stack([by_seed[seed][0] for seed in seeds])
+    d_init = torch.stack([by_seed[seed][1] for seed in seeds])
+    return g_init, d_init
+
+
+def _spectral_state(critic: StackedMLP, seeds: list[int], device: torch.device) -> SpectralState:
+    """Power-iteration start vectors drawn from each member's seed alone."""
+    by_seed = {
+        seed: SpectralState.initial_vectors(
+            critic, stream_generator(seed, "spectral", torch.device("cpu"))
+        )
+        for seed in sorted(set(seeds))
+    }
+    layers = zip(*(by_seed[seed] for seed in seeds))
+    return SpectralState([torch.stack(layer).to(device) for layer in layers])

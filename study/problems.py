@@ -1,0 +1,116 @@
+"""Data problems: a real-data sampler, a latent sampler and an evaluator that knows the modes.
+
+- ring8: 8 Gaussians on a circle of radius 2, std 0.02 (Metz et al. 2016, Unrolled GAN).
+- grid25: 5x5 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (VEEGAN; PacGAN).
+- dirac: the Dirac-GAN (Mescheder et al. 2018): data is a point mass at 0,
+  G(z) = theta, D(x) = psi * x; the equilibrium is theta = psi = 0.
+- digits: scikit-learn's bundled 8x8 handwritten digits, 10 classes, scaled to [-1, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from study import metrics
+from study.config import TrainConfig
+from study.digits import DigitsData, load_digits_data
+
+Critic = Callable[[Tensor], Tensor]
+EVAL_CONFIDENCE = 0.9  # digits: classifier confidence for a high-quality sample
+
+
+@dataclass
+class GaussianMixture:
+    """Equal-weight isotropic Gaussian mixture in 2D; its components are the modes."""
+
+    name: str
+    modes: Tensor  # [M, 2]
+    std: float
+    z_dim: int
+    data_dim: int = 2
+    bounded: bool = False
+    linear_models: bool = False
+
+    def sample_real(self, n: int, generator: torch.Generator) -> Tensor:
+        index = torch.randint(len(self.modes), (n,), generator=generator, device=self.modes.device)
+        noise = torch.randn(n, 2, generator=generator, device=self.modes.device)
+        return self.modes[index] + self.std * noise
+
+    def sample_latent(self, n: int, generator: torch.Generator) -> Tensor:
+        return torch.randn(n, self.z_dim, generator=generator, device=self.modes.device)
+
+    def evaluate(self, fake: Tensor, critic: Critic) -> dict[str, Tensor]:
+        return metrics.mixture_mode_metrics(fake, self.modes, self.std)
+
+
+@dataclass
+class Dirac:
+    """Dirac-GAN: real data is 0, the latent is a constant 1 so that G(z) = theta."""
+
+    device: torch.device
+    name: str = "dirac"
+    z_dim: int = 1
+    data_dim: int = 1
+    bounded: bool = False
+    linear_models: bool = True
+
+    def sample_real(self, n: int, generator: torch.Generator) -> Tensor:
+        return torch.zeros(n, 1, device=self.device)
+
+    def sample_latent(self, n: int, generator: torch.Generator) -> Tensor:
+        return torch.ones(n, 1, device=self.device)
+
+    def evaluate(self, fake: Tensor, critic: Critic) -> dict[str, Tensor]:
+        theta = fake[:, 0, 0]
+        psi = critic(torch.ones(fake.shape[0], 1, 1, device=fake.device))[:, 0, 0]
+        return {"theta": theta, "psi": psi, "dist_equilibrium": torch.hypot(theta, psi)}
+
+
+@dataclass
+class Digits:
+    """8x8 digits; generated samples are scored by a small classifier trained on the data."""
+
+    data: DigitsData
+    z_dim: int
+    name: str = "digits"
+    data_dim: int = 64
+    bounded: bool = True
+    linear_models: bool = False
+
+    def sample_real(self, n: int, generator: torch.Generator) -> Tensor:
+        images = self.data.images
+        index = torch.randint(len(images), (n,), generator=generator, device=images.device)
+        return images[index]
+
+    def sample_latent(self, n: int, generator: torch.Generator) -> Tensor:
+        return torch.randn(n, self.z_dim, generator=generator, device=self.data.images.device)
+
+    def evaluate(self, fake: Tensor, critic: Critic) -> dict[str, Tensor]:
+        probs = self.data.classify(fake.nan_to_num(0.0))
+        scores = metrics.class_metrics(probs, self.data.class_prior, EVAL_CONFIDENCE)
+        scores["diversity"] = metrics.diversity(fake.nan_to_num(0.0), self.data.spread)
+        return scores
+
+
+def make_problem(config: TrainConfig, device: torch.device):
+    """The problem a config names, with its radius/std overrides, on `device`."""
+    if config.problem == "ring8":
+        radius = config.radius if config.radius is not None else 2.0
+        angles = torch.arange(8, dtype=torch.float32) * (2 * math.pi / 8)
+        modes = radius * torch.stack([angles.cos(), angles.sin()], dim=1)
+        std = config.std if config.std is not None else 0.02
+        return GaussianMixture("ring8", modes.to(device), std, config.z_dim)
+    if config.problem == "grid25":
+        spacing = config.radius if config.radius is not None else 1.0
+        axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0]) * spacing
+        modes = torch.cartesian_prod(axis, axis)
+        std = config.std if config.std is not None else 0.05
+        return GaussianMixture("grid25", modes.to(device), std, config.z_dim)
+    if config.problem == "dirac":
+        return Dirac(device)
+    return Digits(load_digits_data(device), config.z_dim)

@@ -1,0 +1,189 @@
+"""The training loop: one population of GAN configurations, trained as one.
+
+Reads top to bottom: per generator update, a round of `d_steps` D updates every
+`g_steps` G updates (the D:G ratio), one G update, and every `eval_every` updates an
+evaluation, after which `should_stop` may remove members. No Ray here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from study.config import TrainConfig
+from study.diagnostics import Evaluator, IntervalStats, to_rows
+from study.losses import LOSSES, LossPair
+from study.population import Population
+from study.problems import make_problem
+from study.regularizers import PenaltyInputs
+
+# should_stop(member index, its history so far) -> stop now?
+StopRule = Callable[[int, list[dict]], bool]
+
+
+@dataclass
+class MemberResult:
+    """One member's run: its config, evaluation history and how it ended."""
+
+    config: TrainConfig
+    history: list[dict] = field(default_factory=list)
+    steps_run: int = 0
+    stopped_early: bool = False
+    wall_time_s: float = 0.0
+    device: str = "cpu"
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """The requested device, or CUDA when available, else CPU."""
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def check_shared_structure(configs: Sequence[TrainConfig]) -> None:
+    """Members of one population must agree on every structural key."""
+    if not configs:
+        raise ValueError("a population needs at least one configuration")
+    reference = dict(configs[0].structure())
+    for config in configs[1:]:
+        for key, value in config.structure():
+            if value != reference[key]:
+                raise ValueError(
+                    f"population members differ in structural key {key!r}: "
+                    f"{reference[key]!r} vs {value!r}"
+                )
+
+
+def train(
+    configs: Sequence[TrainConfig],
+    should_stop: StopRule | None = None,
+    device: str | torch.device | None = None,
+    on_evaluation: Callable[[int, list[MemberResult]], None] | None = None,
+) -> list[MemberResult]:
+    """Train every config as one population; results are in the order of `configs`."""
+    check_shared_structure(configs)
+    config = configs[0]
+    device = resolve_device(device)
+    problem = make_problem(config, device)
+    population = Population(list(configs), problem, device)
+    loss = LOSSES[config.loss]
+    evaluator = Evaluator(population, problem, loss, configs, config.eval_samples)
+    stats = IntervalStats()
+    results = [MemberResult(c, device=str(device)) for c in configs]
+    start = time.perf_counter()
+    for step in range(1, config.steps + 1):
+        # --- D updates: d_steps of them every g_steps G updates ---
+        if (step - 1) % config.g_steps == 0:
+            for _ in range(config.d_steps):
+                d_update(population, loss, config.batch_size, stats)
+        # --- G update ---
+        g_update(population, loss, config, stats)
+        # --- evaluate, ask the stop rule, drop stopped members ---
+        if step % config.eval_every == 0 or step == config.steps:
+            values = evaluator.evaluate(population, stats.collect())
+            elapsed = time.perf_counter() - start
+            keep = _record(step, values, population, results, should_stop, elapsed)
+            if on_evaluation is not None:
+                on_evaluation(step, results)
+            if len(keep) < population.size:
+                index = torch.tensor(keep, dtype=torch.long)
+                population.keep(index)
+                evaluator.keep(index.to(device))
+            if population.size == 0:
+                break
+    return results
+
+
+def d_update(population: Population, loss: LossPair, batch_size: int, stats: IntervalStats):
+    """One discriminator update for every member: adversarial loss + weighted penalty."""
+    regularizer = population.regularizer
+    real, z = _draw_batch(population, batch_size)
+    with torch.no_grad():
+        fake = population.generate(z)
+    real, fake = _with_noise(population, real), _with_noise(population, fake)
+    d_loss = loss.d_loss(population.discriminate(real), population.discriminate(fake))
+    total = d_loss
+    if regularizer.penalty is not None:
+        uniform = None
+        if regularizer.needs_uniform:
+            uniform = population.streams.draw(
+                lambda g: torch.rand(batch_size, 1, generator=g, device=real.device)
+            )
+        inputs = PenaltyInputs(population.discriminate, population.d, real, fake, uniform)
+        penalty = regularizer.penalty(inputs)
+        total = d_loss + population.reg_weight[:, 0] * penalty
+        stats.add("penalty", penalty)
+    (grad,) = torch.autograd.grad(total.sum(), population.d)
+    population.d_opt.step(population.d, grad)
+    if regularizer.clip:
+        with torch.no_grad():
+            bound = population.reg_weight
+            population.d.copy_(torch.maximum(torch.minimum(population.d, bound), -bound))
+    stats.add("loss_d", d_loss)
+    stats.record_gradient("grad_norm_d", grad)
+
+
+def g_update(population: Population, loss: LossPair, config: TrainConfig, stats: IntervalStats):
+    """One generator update for every member, against D or its unrolled copy."""
+    z = population.streams.draw(lambda g: population.problem.sample_latent(config.batch_size, g))
+    fake = population.generate(z)
+    d_params = _unrolled_critic(population, loss, config) if config.unroll_steps else None
+    g_loss = loss.g_loss(population.discriminate(_with_noise(population, fake), d_params))
+    (grad,) = torch.autograd.grad(g_loss.sum(), population.g)
+    population.g_opt.step(population.g, grad)
+    stats.add("loss_g", g_loss)
+    stats.record_gradient("grad_norm_g", grad)
+
+
+def _unrolled_critic(population: Population, loss: LossPair, config: TrainConfig) -> Tensor:
+    """D's parameters after `unroll_steps` differentiable gradient steps (Metz et al. 2016).
+
+    The unrolled steps are plain gradient steps at lr_d on the adversarial loss, kept in
+    the graph so G's gradient sees how D would respond; D itself is not changed.
+    """
+    d_params = population.d
+    for _ in range(config.unroll_steps):
+        real, z = _draw_batch(population, config.batch_size)
+        real, fake = _with_noise(population, real), _with_noise(population, population.generate(z))
+        d_loss = loss.d_loss(
+            population.discriminate(real, d_params), population.discriminate(fake, d_params)
+        )
+        (grad,) = torch.autograd.grad(d_loss.sum(), d_params, create_graph=True)
+        d_params = d_params - population.d_opt.lr * grad
+    return d_params
+
+
+def _draw_batch(population: Population, batch_size: int) -> tuple[Tensor, Tensor]:
+    """A real batch and a latent batch [K, B, ...] from each member's seed stream."""
+    problem, streams = population.problem, population.streams
+    real = streams.draw(lambda g: problem.sample_real(batch_size, g))
+    z = streams.draw(lambda g: problem.sample_latent(batch_size, g))
+    return real, z
+
+
+def _with_noise(population: Population, x: Tensor) -> Tensor:
+    """Instance noise (Sonderby et al. 2017; Arjovsky & Bottou 2017): x + N(0, reg_weight^2)."""
+    if not population.regularizer.input_noise:
+        return x
+    noise = population.streams.draw(
+        lambda g: torch.randn(x.shape[1:], generator=g, device=x.device)
+    )
+    return x + population.reg_weight.unsqueeze(2) * noise
+
+
+def _record(step, values, population, results, should_stop, elapsed) -> list[int]:
+    """Append each live member's row; return the positions of members that go on."""
+    keep = []
+    for position, (member, row) in enumerate(zip(population.members, to_rows(step, values))):
+        result = results[member]
+        result.history.append(row)
+        result.steps_run, result.wall_time_s = step, elapsed
+        if should_stop is not None and should_stop(member, result.history):
+            result.stopped_early = step < result.config.steps
+        else:
+            keep.append(position)
+    return keep
