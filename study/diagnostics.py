@@ -58,9 +58,9 @@ class Evaluator:
         """All diagnostics, one [K] tensor per name, for the population's live members."""
         fake = population.generate(self.latent)
         values = dict(interval)
-        values["d_real"] = self.loss.d_output(population.discriminate(self.real)).mean(dim=(1, 2))
-        values["d_fake"] = self.loss.d_output(population.discriminate(fake)).mean(dim=(1, 2))
-        values.update(self.problem.evaluate(fake, population.discriminate))
+        values["d_real"] = self.loss.d_output(population.score(self.real)).mean(dim=(1, 2))
+        values["d_fake"] = self.loss.d_output(population.score(fake)).mean(dim=(1, 2))
+        values.update(self.problem.evaluate(fake, population.score))
         values["sample_drift"] = self._drift(fake)
         finite_g = torch.isfinite(population.g).all(dim=1)
         values["finite"] = (finite_g & torch.isfinite(population.d).all(dim=1)).float()

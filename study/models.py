@@ -65,12 +65,18 @@ class StackedMLP:
             layers.append((weight, bias))
         return layers
 
-    def forward(self, flat: Tensor, x: Tensor, spectral: SpectralState | None = None) -> Tensor:
-        """Apply K networks to x [K, B, in] -> [K, B, out]; `spectral` normalizes weights."""
+    def forward(
+        self, flat: Tensor, x: Tensor, spectral: SpectralState | None = None, update: bool = True
+    ) -> Tensor:
+        """Apply K networks to x [K, B, in] -> [K, B, out].
+
+        `spectral` normalizes the weights; `update=False` leaves its vectors as they are
+        (evaluation must not change training).
+        """
         layers = self.weights(flat)
         for index, (weight, bias) in enumerate(layers):
             if spectral is not None:
-                weight = spectral.normalize(index, weight)
+                weight = spectral.normalize(index, weight, update)
             x = torch.bmm(x, weight) if bias is None else torch.baddbmm(bias, x, weight)
             if index < len(layers) - 1:
                 x = torch.nn.functional.leaky_relu(x, self.slope) if self.slope else x.relu()
@@ -95,14 +101,15 @@ class SpectralState:
             for _, fan_out in model.layer_shapes
         ]
 
-    def normalize(self, index: int, weight: Tensor) -> Tensor:
-        """weight / sigma_max(weight), per member."""
+    def normalize(self, index: int, weight: Tensor, update: bool = True) -> Tensor:
+        """weight / sigma_max(weight), per member; `update` keeps the new power-iteration vector."""
         with torch.no_grad():
             u = self.vectors[index]
             v = torch.nn.functional.normalize(torch.bmm(weight, u.unsqueeze(2))[..., 0], dim=1)
             u = torch.nn.functional.normalize(torch.bmm(v.unsqueeze(1), weight)[:, 0], dim=1)
-            self.vectors[index] = u
-        sigma = torch.einsum("ki,kio,ko->k", v, weight, u)
+            if update:
+                self.vectors[index] = u
+        sigma = (v * torch.bmm(weight, u.unsqueeze(2))[..., 0]).sum(dim=1)  # v^T W u
         return weight / sigma.view(-1, 1, 1)
 
     def keep(self, index: Tensor) -> None:

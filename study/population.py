@@ -91,6 +91,10 @@ class Population:
         params = self.d if d_params is None else d_params
         return self.critic.forward(params, x, self.spectral)
 
+    def score(self, x: Tensor) -> Tensor:
+        """D's raw scores for evaluation: no training state (spectral vectors) changes."""
+        return self.critic.forward(self.d, x, self.spectral, update=False)
+
     def keep(self, index: Tensor) -> None:
         """Keep only the members at positions `index`; the others stop training now."""
         self.members = [self.members[i] for i in index.tolist()]

@@ -105,7 +105,8 @@ def d_update(population: Population, loss: LossPair, batch_size: int, stats: Int
     with torch.no_grad():
         fake = population.generate(z)
     real, fake = _with_noise(population, real), _with_noise(population, fake)
-    d_loss = loss.d_loss(population.discriminate(real), population.discriminate(fake))
+    scores = population.discriminate(torch.cat([real, fake], dim=1))  # one pass for both
+    d_loss = loss.d_loss(scores[:, :batch_size], scores[:, batch_size:])
     total = d_loss
     if regularizer.penalty is not None:
         uniform = None
