@@ -11,6 +11,7 @@ process, measured in the same run on the same device. Not a test: it prints a ta
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import platform
 import time
@@ -65,9 +66,16 @@ def population(device: torch.device, members: int, steps: int) -> float:
     """Seconds for `steps` updates of a K-member population (one cheap evaluation at the end)."""
     configs = [
         TrainConfig(
-            hidden_dim=HIDDEN, hidden_layers=LAYERS, batch_size=BATCH, z_dim=Z_DIM,
-            steps=steps, eval_every=steps, eval_samples=16,
-            lr_g=1e-3 * (1 + k % 7) / 4, lr_d=1e-3 * (1 + k % 5) / 3, seed=k % 4,
+            hidden_dim=HIDDEN,
+            hidden_layers=LAYERS,
+            batch_size=BATCH,
+            z_dim=Z_DIM,
+            steps=steps,
+            eval_every=steps,
+            eval_samples=16,
+            lr_g=1e-3 * (1 + k % 7) / 4,
+            lr_d=1e-3 * (1 + k % 5) / 3,
+            seed=k % 4,
         )
         for k in range(members)
     ]
@@ -99,12 +107,15 @@ def main() -> None:
     args = parser.parse_args()
     device = resolve_device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
-    print(f"device: {device} ({name}), torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(
+        f"device: {device} ({name}), torch {torch.__version__}, threads {torch.get_num_threads()}"
+    )
     plain = rate(lambda steps: plain_loop(device, steps), args.seconds)
     print(f"plain nn.Module loop: {plain:,.0f} steps/s")
     print(f"{'K':>5} {'member-steps/s':>15} {'x plain':>8}")
     for members in args.ks:
-        per_second = members * rate(lambda steps: population(device, members, steps), args.seconds)
+        run = functools.partial(population, device, members)
+        per_second = members * rate(run, args.seconds)
         print(f"{members:>5} {per_second:>15,.0f} {per_second / plain:>8.2f}")
 
 

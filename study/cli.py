@@ -87,8 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganmap", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train one configuration without Ray")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="an engine key (see --help-keys); repeatable")
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an engine key (see --help-keys); repeatable",
+    )
     train.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     train.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda")
     train.add_argument("--help-keys", action="store_true", help="list every engine key")

@@ -8,7 +8,9 @@ import torch
 # Ray on these machines must keep to loopback (see README, "Ray and networking").
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
-TINY = dict(hidden_dim=32, hidden_layers=2, batch_size=64, steps=40, eval_every=20, eval_samples=300)
+TINY = dict(
+    hidden_dim=32, hidden_layers=2, batch_size=64, steps=40, eval_every=20, eval_samples=300
+)
 
 
 @pytest.fixture(autouse=True)

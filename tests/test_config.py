@@ -72,8 +72,20 @@ def test_cli_train_rejects_malformed_assignment(capsys):
 
 def test_cli_train_json_summary(capsys):
     code = main(
-        ["train", "--json", "--set", "steps=20", "--set", "eval_every=10",
-         "--set", "hidden_dim=16", "--set", "lr_g=2e-3", "--device", "cpu"]
+        [
+            "train",
+            "--json",
+            "--set",
+            "steps=20",
+            "--set",
+            "eval_every=10",
+            "--set",
+            "hidden_dim=16",
+            "--set",
+            "lr_g=2e-3",
+            "--device",
+            "cpu",
+        ]
     )
     summary = json.loads(capsys.readouterr().out)
     # One strict-JSON object: resolved config, final diagnostics, steps, wall time, device.

@@ -22,11 +22,13 @@ def mean(values):
 EXPECTED = {
     # name: (d_loss, g_loss), from the papers' formulas with D = sigmoid(logit) where used
     "minimax": (
-        mean([-math.log(sigmoid(r)) for r in REAL]) + mean([-math.log(1 - sigmoid(f)) for f in FAKE]),
+        mean([-math.log(sigmoid(r)) for r in REAL])
+        + mean([-math.log(1 - sigmoid(f)) for f in FAKE]),
         mean([math.log(1 - sigmoid(f)) for f in FAKE]),
     ),
     "nonsaturating": (
-        mean([-math.log(sigmoid(r)) for r in REAL]) + mean([-math.log(1 - sigmoid(f)) for f in FAKE]),
+        mean([-math.log(sigmoid(r)) for r in REAL])
+        + mean([-math.log(1 - sigmoid(f)) for f in FAKE]),
         mean([-math.log(sigmoid(f)) for f in FAKE]),
     ),
     "wasserstein": (mean(FAKE) - mean(REAL), -mean(FAKE)),

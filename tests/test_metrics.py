@@ -45,7 +45,9 @@ def test_one_mode_is_complete_collapse():
 
 def test_half_the_modes_is_partial_collapse():
     problem = ring8()
-    scores = metrics.mixture_mode_metrics(around(problem.modes[::2], 200, 0.02), problem.modes, 0.02)
+    scores = metrics.mixture_mode_metrics(
+        around(problem.modes[::2], 200, 0.02), problem.modes, 0.02
+    )
     # Four equally used modes of eight: KL = log 2.
     assert scores["modes_covered"].item() == 4
     assert scores["mode_kl"].item() == pytest.approx(math.log(2), abs=0.01)

@@ -104,7 +104,9 @@ def test_stacked_adam_matches_torch_adam_per_member():
 
 
 def test_nan_is_recorded_not_raised():
-    (result,) = train([TrainConfig(**TINY, optimizer="sgd", lr_g=10.0, lr_d=10.0, loss="wasserstein")])
+    (result,) = train(
+        [TrainConfig(**TINY, optimizer="sgd", lr_g=10.0, lr_d=10.0, loss="wasserstein")]
+    )
     # A divergent member finishes its budget and says so in its history.
     assert result.steps_run == TINY["steps"]
     assert not result.history[-1]["finite"]

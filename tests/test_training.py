@@ -10,15 +10,29 @@ from .conftest import TINY
 
 def dirac(regularizer="none", **extra):
     return TrainConfig(
-        problem="dirac", optimizer="sgd", lr_g=0.1, lr_d=0.1, batch_size=4, eval_samples=10,
-        steps=1500, eval_every=100, regularizer=regularizer, **extra,
+        problem="dirac",
+        optimizer="sgd",
+        lr_g=0.1,
+        lr_d=0.1,
+        batch_size=4,
+        eval_samples=10,
+        steps=1500,
+        eval_every=100,
+        regularizer=regularizer,
+        **extra,
     )
 
 
 def test_ring8_nonsaturating_covers_all_eight_modes():
     config = TrainConfig(
-        loss="nonsaturating", hidden_dim=64, hidden_layers=2, lr_g=1e-3, lr_d=2e-3,
-        steps=2500, eval_every=500, seed=0,
+        loss="nonsaturating",
+        hidden_dim=64,
+        hidden_layers=2,
+        lr_g=1e-3,
+        lr_d=2e-3,
+        steps=2500,
+        eval_every=500,
+        seed=0,
     )
     (result,) = train([config])
     final = result.history[-1]
@@ -62,8 +76,17 @@ def test_digits_trains_and_reports_class_metrics():
 def test_every_problem_records_the_common_diagnostics(problem):
     (result,) = train([TrainConfig(problem=problem, **TINY)])
     row = result.history[-1]
-    common = {"step", "loss_d", "loss_g", "grad_norm_d", "grad_norm_g", "d_real", "d_fake",
-              "sample_drift", "finite"}
+    common = {
+        "step",
+        "loss_d",
+        "loss_g",
+        "grad_norm_d",
+        "grad_norm_g",
+        "d_real",
+        "d_fake",
+        "sample_drift",
+        "finite",
+    }
     # Every evaluation row carries the shared diagnostics, whatever the problem.
     assert common <= row.keys()
     assert [r["step"] for r in result.history] == [20, 40]
