@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -55,15 +56,20 @@ def command_train(args: argparse.Namespace) -> int:
             print(f"{key:14} {default:14} {description}")
         return 0
     config = build_config(parse_assignments(args.set))
+    from study.labels import EarlyStopper, LabelThresholds, label_history
     from study.trainer import train
 
     def progress(step, results):
         row = results[0].history[-1]
         print(_progress_line(step, config.steps, row), file=sys.stderr, flush=True)
 
-    (result,) = train([config], device=args.device, on_evaluation=progress)
+    thresholds = LabelThresholds()
+    stopper = EarlyStopper([config.loss], [config.steps], thresholds) if args.early_stop else None
+    (result,) = train([config], should_stop=stopper, device=args.device, on_evaluation=progress)
+    label = label_history(result.history, config.loss, thresholds)
     summary = {
         "config": config.model_dump(),
+        "label": dataclasses.asdict(label),
         "final": result.history[-1],
         "steps_run": result.steps_run,
         "stopped_early": result.stopped_early,
@@ -73,7 +79,11 @@ def command_train(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(json_safe(summary)))
     else:
-        print(f"trained {result.steps_run} steps in {summary['wall_time_s']} s on {result.device}")
+        stopped = " (stopped early)" if result.stopped_early else ""
+        elapsed = summary["wall_time_s"]
+        print(f"trained {result.steps_run} steps{stopped} in {elapsed} s on {result.device}")
+        print(f"label: {label.label} (confidence {label.confidence:.2f})")
+        print(f"reason: {label.label_reason}")
     return 0
 
 
@@ -97,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     train.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda")
     train.add_argument("--help-keys", action="store_true", help="list every engine key")
+    train.add_argument(
+        "--early-stop",
+        action="store_true",
+        help="stop once a terminal failure persists (see docs/labels.md)",
+    )
     train.set_defaults(handler=command_train)
     return parser
 

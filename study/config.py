@@ -42,7 +42,9 @@ class TrainConfig(BaseModel):
 
     problem: Problem = Field("ring8", description="data problem: ring8, grid25, dirac, digits")
     radius: float | None = Field(
-        None, gt=0, description="mixture radius/spacing scale (ring8: 2.0, grid25: 1.0)"
+        None,
+        gt=0,
+        description="ring8 radius (2.0), grid25 spacing scale (1.0), dirac start distance (0.5)",
     )
     std: float | None = Field(None, gt=0, description="mixture component std (0.02 / 0.05)")
     loss: Loss = Field("nonsaturating", description="adversarial loss pair")

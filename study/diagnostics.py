@@ -4,7 +4,9 @@ Each evaluation gives, per member: the mean D and G losses and D penalty over th
 interval, the gradient norms of the last G and D updates, D's mean output on real and
 generated data (probabilities for the minimax/non-saturating losses, raw scores
 otherwise), the problem's metrics on a fixed latent batch, the sample drift since the
-previous evaluation on that same batch, and whether every parameter is still finite.
+previous evaluation on that same batch (in units of the data's RMS norm), the shift of
+the mode histogram since then (total variation, 0..1), and whether every parameter is
+still finite.
 NaN/Inf values are recorded as they are; nothing here raises on them.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from study import metrics
 from study.losses import LossPair
 from study.population import Population
 from study.streams import SeedStreams
@@ -52,6 +55,7 @@ class Evaluator:
         self.real = streams.draw(lambda generator: problem.sample_real(samples, generator))
         self.problem, self.loss = problem, loss
         self.previous: Tensor | None = None
+        self.previous_histogram: Tensor | None = None
 
     @torch.no_grad()
     def evaluate(self, population: Population, interval: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -61,17 +65,22 @@ class Evaluator:
         values["d_real"] = self.loss.d_output(population.score(self.real)).mean(dim=(1, 2))
         values["d_fake"] = self.loss.d_output(population.score(fake)).mean(dim=(1, 2))
         values.update(self.problem.evaluate(fake, population.score))
+        if metrics.HISTOGRAM in values:
+            histogram = values.pop(metrics.HISTOGRAM)
+            values["mode_shift"] = metrics.histogram_shift(histogram, self.previous_histogram)
+            self.previous_histogram = histogram
         values["sample_drift"] = self._drift(fake)
         finite_g = torch.isfinite(population.g).all(dim=1)
         values["finite"] = (finite_g & torch.isfinite(population.d).all(dim=1)).float()
         return values
 
     def _drift(self, fake: Tensor) -> Tensor:
-        """RMS distance each fixed-latent sample moved since the previous evaluation."""
+        """RMS distance fixed-latent samples moved since the last evaluation, in data scales."""
         if self.previous is None:
             drift = torch.full(fake.shape[:1], float("nan"), device=fake.device)
         else:
-            drift = (fake - self.previous).pow(2).sum(dim=-1).mean(dim=1).sqrt()
+            moved = (fake - self.previous).pow(2).sum(dim=-1).mean(dim=1).sqrt()
+            drift = moved / self.problem.scale
         self.previous = fake
         return drift
 
@@ -80,6 +89,8 @@ class Evaluator:
         self.latent, self.real = self.latent[index], self.real[index]
         if self.previous is not None:
             self.previous = self.previous[index]
+        if self.previous_histogram is not None:
+            self.previous_histogram = self.previous_histogram[index]
 
 
 def to_rows(step: int, values: dict[str, Tensor]) -> list[dict[str, float]]:

@@ -27,6 +27,7 @@ class DigitsData:
     images: Tensor  # [1797, 64]
     class_prior: Tensor  # [10]
     spread: float  # mean pairwise distance of real digits
+    scale: float  # RMS norm of real digits
     weights: dict[str, Tensor]
 
     def classify(self, samples: Tensor) -> Tensor:
@@ -43,7 +44,8 @@ def load_digits_data(device: torch.device) -> DigitsData:
     prior = torch.bincount(labels, minlength=10).float() / len(labels)
     subset = images[:500]
     spread = (torch.cdist(subset, subset).sum() / (500 * 499)).item()
-    return DigitsData(images.to(device), prior.to(device), spread, weights)
+    scale = images.pow(2).sum(dim=1).mean().sqrt().item()
+    return DigitsData(images.to(device), prior.to(device), spread, scale, weights)
 
 
 def _digits_tensors() -> tuple[Tensor, Tensor]:

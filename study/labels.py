@@ -34,12 +34,14 @@ class LabelThresholds(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     window: int = Field(5, ge=2, description="trailing evaluations a signature is judged on")
-    explode: float = Field(1e6, gt=0, description="|loss| or gradient norm above this: diverged")
+    explode: float = Field(
+        1e6, gt=0, description="a loss or gradient norm above this in size: diverged"
+    )
     collapse_quality: float = Field(
         0.5, ge=0, le=1, description="collapsed: covered modes fitted, high_quality >= this"
     )
     complete_coverage: float = Field(
-        0.15, ge=0, le=1, description="collapse is complete at <= this share of modes (else partial)"
+        0.15, ge=0, le=1, description="complete collapse: <= this share of modes covered"
     )
     early_evals: int = Field(2, ge=1, description="evaluations that give G's early gradient norm")
     vanish_ratio: float = Field(
@@ -72,14 +74,20 @@ class LabelThresholds(BaseModel):
     amplitude: float = Field(
         0.1, ge=0, description="oscillating: detrended loss swing / mean loss >= this"
     )
+    min_swing: float = Field(
+        1e-3, ge=0, description="oscillating: detrended loss std at least this (not noise)"
+    )
     persistence: float = Field(
         0.5, gt=0, description="a swing persists when late/early size >= this (else decaying)"
     )
     dirac_converged: float = Field(
-        0.1, gt=0, lt=1, description="Dirac: converged at distance <= this x the initial one"
+        0.2, gt=0, lt=1, description="Dirac: converged at distance <= this x the initial one"
     )
     dirac_orbit: float = Field(
         0.7, gt=0, description="Dirac: a non-decaying orbit keeps >= this x the initial distance"
+    )
+    dirac_diverged: float = Field(
+        10.0, gt=1, description="Dirac: spiralled out at distance >= this x the initial one"
     )
     dirac_moving: float = Field(
         1e-3, ge=0, description="Dirac: an orbit moves theta by >= this between evaluations"
@@ -152,10 +160,16 @@ def label_history(
 
 
 def diverged(c: Mapping[str, np.ndarray], t: LabelThresholds) -> Finding:
-    """NaN/Inf parameters, or a loss or gradient norm past `explode`."""
+    """NaN/Inf parameters, a loss or gradient norm past `explode`, or a Dirac spiral out."""
     if not c["finite"].all():
         step = int(c["step"][np.argmin(c["finite"])])
         return Finding(True, 1.0, f"non-finite parameters from step {step}")
+    if "dist_equilibrium" in c:
+        start, end = _dirac_distances(c, t)
+        if end >= t.dirac_diverged * start:
+            confidence = signals.margin_confidence(end / start, t.dirac_diverged, above=True)
+            reason = f"spiralled out: distance to equilibrium {start:.3g} -> {end:.3g}"
+            return Finding(True, confidence, reason)
     for name in ("loss_d", "loss_g", "grad_norm_d", "grad_norm_g", "dist_equilibrium"):
         values = c.get(name)
         if values is None:
@@ -184,8 +198,9 @@ def vanishing(c: Mapping[str, np.ndarray], loss: str, t: LabelThresholds) -> Fin
     holds = ratio <= t.vanish_ratio and rejects and quality < t.vanish_quality
     confidence = signals.margin_confidence(ratio, t.vanish_ratio, above=False)
     reason = (
-        f"G gradient norm fell from {early:.3g} to {late:.3g} ({ratio:.2g}x, <= {t.vanish_ratio:g}), "
-        f"D(G(z)) = {d_fake:.3g}, high_quality {quality:.3g}"
+        f"G gradient norm fell from {early:.3g} to {late:.3g} "
+        f"({ratio:.2g}x, <= {t.vanish_ratio:g}), D(G(z)) = {d_fake:.3g}, "
+        f"high_quality {quality:.3g}"
     )
     return Finding(holds, confidence, reason)
 
@@ -258,7 +273,9 @@ def _wandering(c, t) -> Finding:
     persists = half == 0 or np.median(drift[half:]) >= t.persistence * np.median(drift[:half])
     holds = bool(level >= t.oscillation_drift and persists)
     confidence = signals.margin_confidence(level, t.oscillation_drift, above=True)
-    reason = f"samples move {level:.3g} x the data scale per evaluation (>= {t.oscillation_drift:g})"
+    reason = (
+        f"samples move {level:.3g} x the data scale per evaluation (>= {t.oscillation_drift:g})"
+    )
     return Finding(holds, confidence, reason)
 
 
@@ -270,7 +287,8 @@ def _periodic_losses(c, t) -> Finding:
         peak = signals.periodicity(values)
         amplitude = signals.relative_amplitude(values)
         decay = signals.decay_ratio(values)
-        if peak >= t.periodicity and amplitude >= t.amplitude and decay >= t.persistence:
+        swings = amplitude >= t.amplitude and signals.detrend(values).std() >= t.min_swing
+        if peak >= t.periodicity and swings and decay >= t.persistence:
             confidence = signals.margin_confidence(peak, t.periodicity, above=True)
             reason = (
                 f"{name} swings periodically: {peak:.2f} of its power in one frequency, "
@@ -304,8 +322,7 @@ def _columns(history: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
         raise ValueError("cannot label an empty history")
     names = history[-1].keys()
     columns = {
-        name: np.array([row.get(name, math.nan) for row in history], dtype=float)
-        for name in names
+        name: np.array([row.get(name, math.nan) for row in history], dtype=float) for name in names
     }
     columns["finite"] = np.array([bool(row.get("finite", True)) for row in history])
     return columns

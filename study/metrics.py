@@ -11,6 +11,8 @@ import math
 import torch
 from torch import Tensor
 
+HISTOGRAM = "mode_histogram"  # [K, M] share of high-quality samples per mode; not a column
+
 
 def mixture_mode_metrics(samples: Tensor, modes: Tensor, std: float) -> dict[str, Tensor]:
     """High-quality fraction, modes covered and reverse KL for a Gaussian mixture.
@@ -69,8 +71,17 @@ def _coverage(assigned: Tensor, is_high_quality: Tensor, num_modes: int) -> dict
     return {
         "high_quality": is_high_quality.float().mean(dim=1),
         "modes_covered": (counts > 0).sum(dim=1).float(),
+        "n_modes": torch.full_like(kl, float(num_modes)),
         "mode_kl": kl,
+        HISTOGRAM: histogram,
     }
+
+
+def histogram_shift(current: Tensor, previous: Tensor | None) -> Tensor:
+    """Total-variation distance between consecutive mode histograms [K, M] (0..1; NaN first)."""
+    if previous is None:
+        return torch.full(current.shape[:1], float("nan"), device=current.device)
+    return 0.5 * (current - previous).abs().sum(dim=1)
 
 
 def _kl(p: Tensor, q: Tensor) -> Tensor:

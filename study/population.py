@@ -63,6 +63,8 @@ class Population:
         self.regularizer = REGULARIZERS[config.regularizer]
         seeds = [c.seed for c in configs]
         g_init, d_init = _initial_params(self.generator, self.critic, seeds)
+        if problem.linear_models:
+            g_init, d_init = problem.place_start(g_init, d_init)
         self.g = g_init.to(device).requires_grad_(True)
         self.d = d_init.to(device).requires_grad_(True)
         values = {key: _member_values(configs, key, device) for key in MEMBER_KEYS}

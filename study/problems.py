@@ -36,6 +36,11 @@ class GaussianMixture:
     bounded: bool = False
     linear_models: bool = False
 
+    @property
+    def scale(self) -> float:
+        """RMS norm of the data, the unit of sample drift."""
+        return float(self.modes.pow(2).sum(dim=1).mean().sqrt())
+
     def sample_real(self, n: int, generator: torch.Generator) -> Tensor:
         index = torch.randint(len(self.modes), (n,), generator=generator, device=self.modes.device)
         noise = torch.randn(n, 2, generator=generator, device=self.modes.device)
@@ -50,14 +55,25 @@ class GaussianMixture:
 
 @dataclass
 class Dirac:
-    """Dirac-GAN: real data is 0, the latent is a constant 1 so that G(z) = theta."""
+    """Dirac-GAN: real data is 0, the latent is a constant 1 so that G(z) = theta.
+
+    Training starts at `start_radius` from the equilibrium in a direction drawn from
+    the seed: close enough for the linear analysis of Mescheder et al. to apply.
+    """
 
     device: torch.device
+    start_radius: float = 0.5
     name: str = "dirac"
+    scale: float = 1.0  # theta moves in absolute units
     z_dim: int = 1
     data_dim: int = 1
     bounded: bool = False
     linear_models: bool = True
+
+    def place_start(self, theta: Tensor, psi: Tensor) -> tuple[Tensor, Tensor]:
+        """Rescale random initial (theta, psi) [K, 1] to lie at `start_radius`."""
+        scale = self.start_radius / torch.hypot(theta, psi).clamp(min=1e-12)
+        return theta * scale, psi * scale
 
     def sample_real(self, n: int, generator: torch.Generator) -> Tensor:
         return torch.zeros(n, 1, device=self.device)
@@ -81,6 +97,10 @@ class Digits:
     data_dim: int = 64
     bounded: bool = True
     linear_models: bool = False
+
+    @property
+    def scale(self) -> float:
+        return self.data.scale
 
     def sample_real(self, n: int, generator: torch.Generator) -> Tensor:
         images = self.data.images
@@ -112,5 +132,5 @@ def make_problem(config: TrainConfig, device: torch.device):
         std = config.std if config.std is not None else 0.05
         return GaussianMixture("grid25", modes.to(device), std, config.z_dim)
     if config.problem == "dirac":
-        return Dirac(device)
+        return Dirac(device, config.radius if config.radius is not None else 0.5)
     return Digits(load_digits_data(device), config.z_dim)

@@ -2,7 +2,9 @@
 
 Reads top to bottom: per generator update, a round of `d_steps` D updates every
 `g_steps` G updates (the D:G ratio), one G update, and every `eval_every` updates an
-evaluation, after which `should_stop` may remove members. No Ray here.
+evaluation, after which `should_stop` may remove members. The history starts with an
+evaluation of the initial state at step 0, whose losses and gradients come from one
+probe of each update without applying it. No Ray here.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def train(
     stats = IntervalStats()
     results = [MemberResult(c, device=str(device)) for c in configs]
     start = time.perf_counter()
+    d_update(population, loss, config.batch_size, stats, apply=False)  # probe the start
+    g_update(population, loss, config, stats, apply=False)
+    _record(0, evaluator.evaluate(population, stats.collect()), population, results, None, 0.0)
     for step in range(1, config.steps + 1):
         # --- D updates: d_steps of them every g_steps G updates ---
         if (step - 1) % config.g_steps == 0:
@@ -98,8 +103,13 @@ def train(
     return results
 
 
-def d_update(population: Population, loss: LossPair, batch_size: int, stats: IntervalStats):
-    """One discriminator update for every member: adversarial loss + weighted penalty."""
+def d_update(
+    population: Population, loss: LossPair, batch_size: int, stats: IntervalStats, apply=True
+):
+    """One discriminator update for every member: adversarial loss + weighted penalty.
+
+    With `apply=False` only the loss and gradient are recorded (the initial-state probe).
+    """
     regularizer = population.regularizer
     real, z = _draw_batch(population, batch_size)
     with torch.no_grad():
@@ -119,25 +129,30 @@ def d_update(population: Population, loss: LossPair, batch_size: int, stats: Int
         total = d_loss + population.reg_weight[:, 0] * penalty
         stats.add("penalty", penalty)
     (grad,) = torch.autograd.grad(total.sum(), population.d)
+    stats.add("loss_d", d_loss)
+    stats.record_gradient("grad_norm_d", grad)
+    if not apply:
+        return
     population.d_opt.step(population.d, grad)
     if regularizer.clip:
         with torch.no_grad():
             bound = population.reg_weight
             population.d.copy_(torch.maximum(torch.minimum(population.d, bound), -bound))
-    stats.add("loss_d", d_loss)
-    stats.record_gradient("grad_norm_d", grad)
 
 
-def g_update(population: Population, loss: LossPair, config: TrainConfig, stats: IntervalStats):
+def g_update(
+    population: Population, loss: LossPair, config: TrainConfig, stats: IntervalStats, apply=True
+):
     """One generator update for every member, against D or its unrolled copy."""
     z = population.streams.draw(lambda g: population.problem.sample_latent(config.batch_size, g))
     fake = population.generate(z)
     d_params = _unrolled_critic(population, loss, config) if config.unroll_steps else None
     g_loss = loss.g_loss(population.discriminate(_with_noise(population, fake), d_params))
     (grad,) = torch.autograd.grad(g_loss.sum(), population.g)
-    population.g_opt.step(population.g, grad)
     stats.add("loss_g", g_loss)
     stats.record_gradient("grad_norm_g", grad)
+    if apply:
+        population.g_opt.step(population.g, grad)
 
 
 def _unrolled_critic(population: Population, loss: LossPair, config: TrainConfig) -> Tensor:

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from study.cli import main
 from study.config import DEFAULT_REG_WEIGHT, TrainConfig, format_validation_error
+from study.labels import LABELS
 
 
 def test_defaults_are_a_plain_nonsaturating_gan():
@@ -95,3 +96,6 @@ def test_cli_train_json_summary(capsys):
     assert summary["final"]["step"] == 20
     assert summary["final"]["sample_drift"] is not None
     assert summary["wall_time_s"] > 0
+    # The trial's label and the reason behind it come with the summary.
+    assert summary["label"]["label"] in LABELS
+    assert summary["label"]["label_reason"].startswith(summary["label"]["label"])

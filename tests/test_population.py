@@ -31,7 +31,7 @@ def same_row(a: dict, b: dict) -> bool:
 
 
 def numeric(row: dict) -> list[float]:
-    return [v for k, v in row.items() if isinstance(v, float) and k != "sample_drift"]
+    return [v for v in row.values() if isinstance(v, float) and not math.isnan(v)]
 
 
 EXTRAS = [

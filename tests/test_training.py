@@ -23,24 +23,6 @@ def dirac(regularizer="none", **extra):
     )
 
 
-def test_ring8_nonsaturating_covers_all_eight_modes():
-    config = TrainConfig(
-        loss="nonsaturating",
-        hidden_dim=64,
-        hidden_layers=2,
-        lr_g=1e-3,
-        lr_d=2e-3,
-        steps=2500,
-        eval_every=500,
-        seed=0,
-    )
-    (result,) = train([config])
-    final = result.history[-1]
-    # A healthy run on 8 Gaussians finds every mode with most samples close to one.
-    assert final["modes_covered"] == 8
-    assert final["high_quality"] > 0.5
-
-
 @pytest.mark.parametrize("regularizer", ["r1", "r2"])
 def test_dirac_gan_with_zero_centred_penalty_converges(regularizer):
     (result,) = train([dirac(regularizer, reg_weight=1.0)])
@@ -89,12 +71,12 @@ def test_every_problem_records_the_common_diagnostics(problem):
     }
     # Every evaluation row carries the shared diagnostics, whatever the problem.
     assert common <= row.keys()
-    assert [r["step"] for r in result.history] == [20, 40]
+    assert [r["step"] for r in result.history] == [0, 20, 40]
     assert result.device == "cpu"
 
 
 def test_d_to_g_ratio_counts_generator_updates():
     (result,) = train([TrainConfig(**TINY, d_steps=5, g_steps=2)])
-    # `steps` counts G updates; evaluations fall every eval_every of them.
+    # `steps` counts G updates; the initial state, then every eval_every of them.
     assert result.steps_run == TINY["steps"]
-    assert [r["step"] for r in result.history] == [20, 40]
+    assert [r["step"] for r in result.history] == [0, 20, 40]

@@ -1,0 +1,108 @@
+"""Reference labels for the Dirac-GAN, from the linear stability of its update map.
+
+Mescheder et al. 2018 (sec. 2; LMescheder/GAN_stability, notebooks/diracgan): near the
+equilibrium theta = psi = 0, one round of the trainer's alternating gradient steps (D
+first, step h, then G) is the linear map, on (theta, psi),
+
+    J = [[1 - h^2 a^2,  h a (1 - h g)],
+         [-h a,         1 - h g      ]]
+
+with a = |f'(0)| (1/2 for the minimax and non-saturating losses, 1 for wasserstein) and
+g the penalty's curvature in psi (R1 and R2: g = reg_weight; instance noise of std s on
+the two GAN losses: g = s^2 / 4; none: 0). det J = 1 - h g and tr J = 2 - h^2 a^2 - h g,
+so without a penalty the spectral radius is exactly 1 (a cycle) for h a <= 2 and above 1
+otherwise; with one it is below 1 for small enough h. Over a budget of n updates the
+distance scales by rho^n, which decides the expected label.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from study.config import TrainConfig
+from study.diagnostics import Evaluator
+from study.losses import LOSSES
+from study.population import Population
+from study.problems import make_problem
+
+SLOPE = {"minimax": 0.5, "nonsaturating": 0.5, "wasserstein": 1.0}
+NOT_CONVERGENT = ("gp", "weight_clip")  # Mescheder et al. 2018, sec. 3.2 (WGAN, WGAN-GP)
+CONVERGED_FACTOR = 0.03  # rho^n at or below this: converged well inside the budget
+DIVERGED_FACTOR = 1e8  # rho^n at or above this: explodes past the labeler's limit
+
+
+def curvature(config: TrainConfig) -> float:
+    """The penalty's curvature g in psi at the equilibrium."""
+    if config.regularizer in ("r1", "r2"):
+        return config.reg_weight
+    if config.regularizer == "instance_noise" and config.loss != "wasserstein":
+        return config.reg_weight**2 / 4.0
+    return 0.0
+
+
+def spectral_radius(config: TrainConfig) -> float:
+    """Spectral radius of the linearized alternating SGD update (module docstring)."""
+    h, a, g = config.lr_d, SLOPE[config.loss], curvature(config)
+    jacobian = np.array([[1 - h * h * a * a, h * a * (1 - h * g)], [-h * a, 1 - h * g]])
+    return float(np.abs(np.linalg.eigvals(jacobian)).max())
+
+
+def expected_label(config: TrainConfig) -> str:
+    """converged / oscillating / diverged / not_converged, or borderline (no clear answer).
+
+    `not_converged` accepts any label but converged (WGAN clipping, WGAN-GP); the
+    non-saturating loss without penalty decays only through higher-order terms, so it
+    is borderline, as are budgets that end before the linear answer shows.
+    """
+    if config.optimizer != "sgd" or config.lr_g != config.lr_d or config.loss not in SLOPE:
+        raise ValueError("reference labels need SGD, lr_g == lr_d and a loss in SLOPE")
+    if config.regularizer in NOT_CONVERGENT:
+        return "not_converged"
+    rho = spectral_radius(config)
+    if config.regularizer == "none" and config.loss == "nonsaturating" and rho <= 1 + 1e-9:
+        return "borderline"
+    if abs(rho - 1.0) < 1e-9:
+        return "oscillating"
+    log_factor = config.steps * config.d_steps * math.log(rho)  # log(rho^n)
+    if log_factor <= math.log(CONVERGED_FACTOR):
+        return "converged"
+    if log_factor >= math.log(DIVERGED_FACTOR):
+        return "diverged"
+    return "borderline"
+
+
+def agrees(expected: str, label: str) -> bool:
+    """Whether a predicted label matches a reference one."""
+    if expected == "not_converged":
+        return label != "converged"
+    return expected == label
+
+
+def pinned_history(modes_used: list[int], evaluations: int = 12) -> list[dict]:
+    """History of a ring8 generator pinned to some modes (no training), real evaluator.
+
+    Each fixed latent maps to one of the chosen modes plus the data's own noise, so the
+    samples are as good as real ones but cover only those modes.
+    """
+    config = TrainConfig(hidden_dim=16, hidden_layers=1, eval_samples=2500)
+    cpu = torch.device("cpu")
+    problem = make_problem(config, cpu)
+    population = Population([config], problem, cpu)
+    chosen = problem.modes[modes_used]
+
+    def pinned(z: Tensor) -> Tensor:
+        index = (z[..., 0].abs() * 1e4).long() % len(modes_used)
+        return chosen[index] + problem.std * z[..., 1:3]
+
+    population.generate = pinned
+    evaluator = Evaluator(population, problem, LOSSES["nonsaturating"], [config], 2500)
+    interval = {name: torch.ones(1) for name in ("loss_d", "loss_g", "grad_norm_d", "grad_norm_g")}
+    rows = []
+    for step in range(evaluations):
+        values = evaluator.evaluate(population, interval)
+        rows.append({"step": 100 * step, **{k: float(v[0]) for k, v in values.items()}})
+    return rows
