@@ -93,6 +93,51 @@ def _progress_line(step: int, steps: int, row: dict) -> str:
     return f"step {step}/{steps}  " + "  ".join(parts)
 
 
+def read_spec(path: str):
+    """Load and validate a spec; a bad one is BadInput (exit 2) before anything runs."""
+    from study.spec import SpecError, load_spec
+
+    try:
+        return load_spec(path)
+    except SpecError as error:
+        raise BadInput(str(error)) from None
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    """Check a spec and say how many configurations (and Tune trials) it expands to."""
+    from study.expand import CPU_PACK, expand, make_packs
+
+    spec = read_spec(args.spec)
+    if spec.search.algorithm == "optuna":
+        print(f"{args.spec}: valid; optuna proposes {spec.search.num_samples} configurations")
+        return 0
+    configs = expand(spec)
+    size = spec.resources.pack or CPU_PACK
+    packs = make_packs(configs, size)
+    print(
+        f"{args.spec}: valid; {len(configs)} configurations in {len(packs)} Tune trials "
+        f"(up to {size} per trial on CPU); output {spec.output_location}"
+    )
+    return 0
+
+
+def command_run(args: argparse.Namespace) -> int:
+    """Run a study on the embedded local Ray, or on the cluster at --address."""
+    from study.spec import SpecError
+
+    spec = read_spec(args.spec)
+    if args.output:
+        spec = spec.model_copy(update={"output": args.output})
+    from study.runner import run_study
+
+    try:
+        trials = run_study(spec, address=args.address, resume=args.resume)
+    except SpecError as error:
+        raise BadInput(str(error)) from None
+    print(f"results: {trials}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganmap", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop once a terminal failure persists (see docs/labels.md)",
     )
     train.set_defaults(handler=command_train)
+    validate = commands.add_parser("validate", help="check a study spec and count its trials")
+    validate.add_argument("spec", help="a study spec (YAML), e.g. search_spaces/quick.yaml")
+    validate.set_defaults(handler=command_validate)
+    run = commands.add_parser("run", help="run a study on Ray Tune (embedded local Ray by default)")
+    run.add_argument("spec", help="a study spec (YAML)")
+    run.add_argument("--address", help="an existing Ray cluster: auto, or ray://HOST:10001")
+    run.add_argument("--resume", action="store_true", help="finish an interrupted study")
+    run.add_argument("--output", help="result folder or URI (overrides the spec's output)")
+    run.set_defaults(handler=command_run)
     return parser
 
 

@@ -62,6 +62,9 @@ class LabelThresholds(BaseModel):
     oscillation_shift: float = Field(
         0.3, ge=0, le=1, description="oscillating: mode-histogram shift between evals >= this"
     )
+    hop_quality: float = Field(
+        0.05, ge=0, le=1, description="mode hopping needs high_quality >= this (else noise)"
+    )
     oscillation_drift: float = Field(
         0.5, gt=0, description="oscillating: samples keep moving >= this x the data's scale"
     )
@@ -258,9 +261,9 @@ def converged(c: Mapping[str, np.ndarray], t: LabelThresholds) -> Finding:
 
 
 def _mode_hopping(c, t) -> Finding:
-    shift = signals.trailing(c["mode_shift"], t.window)
-    level = signals.median(shift)
-    holds = level >= t.oscillation_shift and signals.median(c["modes_covered"][-t.window :]) > 0
+    level = signals.median(signals.trailing(c["mode_shift"], t.window))
+    quality = signals.median(signals.trailing(c["high_quality"], t.window))
+    holds = level >= t.oscillation_shift and quality >= t.hop_quality
     confidence = signals.margin_confidence(level, t.oscillation_shift, above=True)
     reason = f"mode histogram shifts by {level:.3g} per evaluation (>= {t.oscillation_shift:g})"
     return Finding(holds, confidence, reason)

@@ -1,0 +1,199 @@
+"""Study results as Parquet: one row per configuration, one row per configuration per evaluation.
+
+Layout of an output folder (a local path or any pyarrow filesystem URI, e.g. s3://):
+
+    spec.yaml               the resolved spec that ran
+    trials.parquet          TRIALS_SCHEMA, one row per configuration
+    history.parquet         HISTORY_SCHEMA, one row per configuration per evaluation
+    parts/<pack>.*.parquet  results of finished trials not yet merged (crash-safe staging)
+
+Trials write their part files; the driver merges parts into the two tables. Every write
+goes to a temporary name and is then moved into place, so no reader ever sees a
+half-written file, and merging de-duplicates by trial id, so nothing lands twice.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow import fs as pafs
+
+from study.config import TrainConfig
+
+SCHEMA_VERSION = 1
+
+HYPERPARAMETERS = [
+    ("problem", pa.string()), ("radius", pa.float64()), ("std", pa.float64()),
+    ("loss", pa.string()), ("regularizer", pa.string()), ("reg_weight", pa.float64()),
+    ("unroll_steps", pa.int64()), ("lr_g", pa.float64()), ("lr_d", pa.float64()),
+    ("d_steps", pa.int64()), ("g_steps", pa.int64()), ("optimizer", pa.string()),
+    ("beta1", pa.float64()), ("beta2", pa.float64()), ("batch_size", pa.int64()),
+    ("steps", pa.int64()), ("eval_every", pa.int64()), ("eval_samples", pa.int64()),
+    ("z_dim", pa.int64()), ("hidden_dim", pa.int64()), ("hidden_layers", pa.int64()),
+    ("seed", pa.int64()),
+]  # fmt: skip
+DIAGNOSTICS = [
+    "loss_d", "loss_g", "penalty", "grad_norm_d", "grad_norm_g", "d_real", "d_fake",
+    "high_quality", "modes_covered", "n_modes", "mode_kl", "mode_shift", "inception_score",
+    "mode_score", "diversity", "theta", "psi", "dist_equilibrium", "sample_drift",
+]  # fmt: skip
+LABEL_COLUMNS = [
+    ("label", pa.string()), ("is_collapsed", pa.bool_()), ("is_oscillating", pa.bool_()),
+    ("is_vanishing", pa.bool_()), ("is_diverged", pa.bool_()), ("collapse_kind", pa.string()),
+    ("label_reason", pa.string()), ("confidence", pa.float64()),
+]  # fmt: skip
+RUN_COLUMNS = [
+    ("score", pa.float64()), ("steps_run", pa.int64()), ("stopped_early", pa.bool_()),
+    ("stop_step", pa.int64()), ("stop_reason", pa.string()), ("wall_time_s", pa.float64()),
+    ("device", pa.string()), ("node_id", pa.string()), ("pack_id", pa.string()),
+    ("pack_size", pa.int64()), ("ganmap_version", pa.string()), ("torch_version", pa.string()),
+    ("ray_version", pa.string()), ("schema_version", pa.int64()),
+]  # fmt: skip
+KEY_COLUMNS = [("study", pa.string()), ("trial_id", pa.string())]
+
+TRIALS_SCHEMA = pa.schema(
+    KEY_COLUMNS
+    + HYPERPARAMETERS
+    + LABEL_COLUMNS
+    + [(f"final_{name}", pa.float64()) for name in DIAGNOSTICS]
+    + [("final_finite", pa.bool_())]
+    + RUN_COLUMNS
+)
+HISTORY_SCHEMA = pa.schema(
+    KEY_COLUMNS
+    + [("step", pa.int64())]
+    + [(name, pa.float64()) for name in DIAGNOSTICS]
+    + [("finite", pa.bool_())]
+)
+assert [name for name, _ in HYPERPARAMETERS] == list(TrainConfig.model_fields)
+
+
+def score(final: dict) -> float:
+    """One number to optimize, in [0, 1]: mode coverage x quality, or closeness to equilibrium.
+
+    0 for a diverged run. Used as Optuna's default metric.
+    """
+    if not final.get("finite", True):
+        return 0.0
+    if "dist_equilibrium" in final:
+        distance = final["dist_equilibrium"]
+        return 0.0 if not math.isfinite(distance) else 1.0 / (1.0 + 10.0 * distance)
+    value = final["modes_covered"] / final["n_modes"] * final["high_quality"]
+    return value if math.isfinite(value) else 0.0
+
+
+def to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Rows (missing columns become nulls) as a table with exactly `schema`."""
+    columns = {field.name: [row.get(field.name) for row in rows] for field in schema}
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def resolve(location: str) -> tuple[pafs.FileSystem, str]:
+    """A filesystem and path for a local folder or a URI (s3://, gs://, file://)."""
+    if "://" in location:
+        return pafs.FileSystem.from_uri(location)
+    return pafs.LocalFileSystem(), os.path.abspath(location)
+
+
+class ResultsStore:
+    """The output folder of one study: parts written by trials, tables merged by the driver."""
+
+    def __init__(self, location: str):
+        self.fs, self.root = resolve(location)
+        # Absolute, so trial workers (whose working directory differs) write to the same place.
+        self.location = location if "://" in location else self.root
+
+    def path(self, *parts: str) -> str:
+        return "/".join([self.root.rstrip("/"), *parts])
+
+    def exists(self, name: str) -> bool:
+        return self.fs.get_file_info(self.path(name)).type == pafs.FileType.File
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        """Write a file atomically (temporary name, then move into place)."""
+        self.fs.create_dir(self.path(*name.split("/")[:-1]) or self.root, recursive=True)
+        temporary = self.path(f"{name}.tmp-{uuid.uuid4().hex}")
+        with self.fs.open_output_stream(temporary) as stream:
+            stream.write(data)
+        self.fs.move(temporary, self.path(name))
+
+    def read_bytes(self, name: str) -> bytes:
+        with self.fs.open_input_stream(self.path(name)) as stream:
+            return stream.read()
+
+    def write_table(self, name: str, table: pa.Table) -> None:
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        self.write_bytes(name, sink.getvalue().to_pybytes())
+
+    def read_table(self, name: str, schema: pa.Schema) -> pa.Table:
+        if not self.exists(name):
+            return schema.empty_table()
+        return pq.read_table(self.path(name), filesystem=self.fs, schema=schema)
+
+    def write_part(self, pack_id: str, trials: list[dict], history: list[dict]) -> None:
+        """A finished trial's rows; the trials file is written last and marks it complete."""
+        self.write_table(f"parts/{pack_id}.history.parquet", to_table(history, HISTORY_SCHEMA))
+        self.write_table(f"parts/{pack_id}.trials.parquet", to_table(trials, TRIALS_SCHEMA))
+
+    def part_ids(self) -> list[str]:
+        selector = pafs.FileSelector(self.path("parts"), allow_not_found=True)
+        names = [info.base_name for info in self.fs.get_file_info(selector)]
+        return sorted(name.split(".")[0] for name in names if name.endswith(".trials.parquet"))
+
+    def completed_ids(self) -> set[str]:
+        """Trial ids with results on disk, merged or still in parts."""
+        tables = [self.read_table("trials.parquet", TRIALS_SCHEMA)]
+        tables += [
+            self.read_table(f"parts/{p}.trials.parquet", TRIALS_SCHEMA) for p in self.part_ids()
+        ]
+        return {tid for table in tables for tid in table.column("trial_id").to_pylist()}
+
+    def merge_parts(self) -> int:
+        """Fold finished parts into the two tables, once per trial id; returns rows added."""
+        parts = self.part_ids()
+        if not parts:
+            return 0
+        trials = self.read_table("trials.parquet", TRIALS_SCHEMA)
+        history = self.read_table("history.parquet", HISTORY_SCHEMA)
+        known = set(trials.column("trial_id").to_pylist())
+        in_history = set(history.column("trial_id").to_pylist())  # a crash between writes
+        new_trials, new_history = [trials], [history]
+        for part in parts:
+            part_trials = self.read_table(f"parts/{part}.trials.parquet", TRIALS_SCHEMA)
+            fresh = [tid not in known for tid in part_trials.column("trial_id").to_pylist()]
+            part_trials = part_trials.filter(pa.array(fresh, pa.bool_()))
+            fresh_ids = set(part_trials.column("trial_id").to_pylist())
+            part_history = self.read_table(f"parts/{part}.history.parquet", HISTORY_SCHEMA)
+            part_ids = part_history.column("trial_id").to_pylist()
+            keep = [tid in fresh_ids and tid not in in_history for tid in part_ids]
+            new_trials.append(part_trials)
+            new_history.append(part_history.filter(pa.array(keep, pa.bool_())))
+            known |= fresh_ids
+        merged = pa.concat_tables(new_trials)
+        self.write_table("history.parquet", pa.concat_tables(new_history))
+        self.write_table("trials.parquet", merged)
+        for part in parts:
+            for kind in ("trials", "history"):
+                self.fs.delete_file(self.path(f"parts/{part}.{kind}.parquet"))
+        return merged.num_rows - trials.num_rows
+
+
+def rows_for_member(
+    study: str, tid: str, config: TrainConfig, history: Iterable[dict], extra: dict
+) -> tuple[dict, list[dict]]:
+    """The trials row and history rows of one member (`extra` holds label and run fields)."""
+    history = list(history)
+    final = history[-1]
+    trial = {"study": study, "trial_id": tid, **config.model_dump(), **extra}
+    trial.update({f"final_{name}": final.get(name) for name in DIAGNOSTICS})
+    trial["final_finite"] = final.get("finite", True)
+    trial["score"] = score(final)
+    trial["schema_version"] = SCHEMA_VERSION
+    rows = [{"study": study, "trial_id": tid, **row} for row in history]
+    return trial, rows

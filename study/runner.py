@@ -1,0 +1,252 @@
+"""Run a study on Ray Tune. Besides the CLI, the only module that imports Ray.
+
+Grid and random studies are expanded in the driver, packed into populations of
+configurations that share structure, and each pack is one Tune trial that trains it
+with the engine. Optuna studies let Tune's OptunaSearch propose one configuration per
+trial. Trials write their rows as part files; the driver merges them as trials finish.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+# A local study binds loopback only; Tune's own console output and per-trial loggers
+# are replaced by ganmap's progress and Parquet files. Set before Ray is imported.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "30")
+
+import logging  # noqa: E402
+
+import ray  # noqa: E402
+import yaml  # noqa: E402
+from ray import tune  # noqa: E402
+
+from study.config import TrainConfig  # noqa: E402
+from study.expand import Pack, expand, make_packs, pack_size, trial_id  # noqa: E402
+from study.labels import EarlyStopper, LabelThresholds, label_history  # noqa: E402
+from study.results import TRIALS_SCHEMA, ResultsStore, rows_for_member  # noqa: E402
+from study.spec import SpecError, StudySpec  # noqa: E402
+
+# ganmap's Parquet replaces Tune's per-trial result files, whose absence Tune would report.
+logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """What every trial needs besides its configurations (shipped once per study)."""
+
+    study: str
+    location: str
+    thresholds: LabelThresholds
+    early_stop: bool
+    use_gpu: bool
+    fixed: dict
+
+
+def connect(address: str | None) -> None:
+    """Join a cluster at `address`, or start an embedded local Ray bound to loopback."""
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+
+
+def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialContext) -> dict:
+    """Train one population inside a trial, label it, write its part; report as it goes."""
+    import torch
+
+    from study.trainer import train
+
+    budgets = [c.steps for c in configs]
+    stopper = EarlyStopper([c.loss for c in configs], budgets, context.thresholds)
+    device = "cuda" if context.use_gpu and torch.cuda.is_available() else "cpu"
+
+    def report(step: int, results) -> None:
+        live = sum(r.steps_run == step and not r.stopped_early for r in results)
+        tune.report({"step": step, "members": len(configs), "live": live})
+
+    results = train(
+        configs, should_stop=stopper if context.early_stop else None,
+        device=device, on_evaluation=report,
+    )  # fmt: skip
+    node_id = ray.get_runtime_context().get_node_id()
+    trials, history = [], []
+    for member, result in enumerate(results):
+        label = label_history(result.history, result.config.loss, context.thresholds)
+        stop_reason = stopper.provisional[member].label_reason if result.stopped_early else ""
+        extra = {
+            **dataclasses.asdict(label),
+            "steps_run": result.steps_run,
+            "stopped_early": result.stopped_early,
+            "stop_step": result.steps_run if result.stopped_early else None,
+            "stop_reason": stop_reason,
+            "wall_time_s": result.wall_time_s,
+            "device": result.device,
+            "node_id": node_id,
+            "pack_id": pack_id,
+            "pack_size": len(configs),
+            **versions(),
+        }
+        trial, rows = rows_for_member(
+            context.study, trial_id(result.config), result.config, result.history, extra
+        )
+        trials.append(trial)
+        history.extend(rows)
+    ResultsStore(context.location).write_part(pack_id, trials, history)
+    summary = {"finished": 1, "members": len(configs), "score": max(t["score"] for t in trials)}
+    if len(trials) == 1:
+        summary.update({k: v for k, v in trials[0].items() if isinstance(v, (int, float))})
+    return summary
+
+
+def run_pack(tune_config: dict, packs: dict[str, Pack], context: TrialContext) -> None:
+    """Tune trainable of grid/random studies: one pack, trained as one population."""
+    pack = packs[tune_config["pack"]]
+    tune.report(train_and_write(list(pack.configs), pack.pack_id, context))
+
+
+def run_suggestion(tune_config: dict, context: TrialContext) -> None:
+    """Tune trainable of Optuna studies: the one configuration Optuna proposed."""
+    config = TrainConfig(**context.fixed, **tune_config)
+    tune.report(train_and_write([config], trial_id(config), context))
+
+
+def versions() -> dict[str, str]:
+    import torch
+
+    return {
+        "ganmap_version": importlib.metadata.version("ganmap"),
+        "torch_version": torch.__version__,
+        "ray_version": ray.__version__,
+    }
+
+
+class Progress(tune.Callback):
+    """Merges finished trials into the Parquet tables and prints where the study stands."""
+
+    def __init__(self, store: ResultsStore, total: int, done_before: int, echo):
+        self.store, self.total, self.done_before, self.echo = store, total, done_before, echo
+        self.start = time.perf_counter()
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self.store.merge_parts()
+        self.show(trials)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self.echo(f"trial {trial.trial_id} failed after its retries: see {trial.local_path}")
+
+    def show(self, trials) -> None:
+        labels = self.store.read_table("trials.parquet", TRIALS_SCHEMA).column("label")
+        counts = Counter(labels.to_pylist())
+        done = sum(counts.values())
+        running = sum(t.status == "RUNNING" for t in trials)
+        elapsed = time.perf_counter() - self.start
+        new = done - self.done_before
+        left = elapsed / new * (self.total - done) if new else float("nan")
+        mix = ", ".join(f"{name} {count}" for name, count in counts.most_common())
+        self.echo(
+            f"[{done}/{self.total} configurations] {running} trials running | {mix} | "
+            f"{elapsed:.0f} s elapsed, ~{left:.0f} s left"
+        )
+
+
+def prepare_output(store: ResultsStore, spec: StudySpec, resume: bool) -> set[str]:
+    """Check the output folder against the spec; return the trial ids already done."""
+    resolved = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+    if store.exists("spec.yaml"):
+        if not resume:
+            raise SpecError(
+                f"{store.location} already holds study results: pass --resume to finish "
+                "them, or choose another output"
+            )
+        if store.read_bytes("spec.yaml").decode() != resolved:
+            raise SpecError(f"--resume: the spec differs from {store.location}/spec.yaml")
+    else:
+        store.write_bytes("spec.yaml", resolved.encode())
+    store.merge_parts()
+    return store.completed_ids()
+
+
+def build_tuner(spec: StudySpec, store: ResultsStore, done: set[str], echo) -> tune.Tuner | None:
+    """The Tuner for what is left of the study, or None when nothing is."""
+    has_gpu = ray.cluster_resources().get("GPU", 0) > 0
+    if spec.resources.gpus > 0 and not has_gpu:
+        echo("no GPU in the cluster: trials run on CPU")
+    resources = {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus if has_gpu else 0.0}
+    context = TrialContext(
+        spec.name, store.location, spec.thresholds, spec.early_stopping.enabled,
+        resources["gpu"] > 0, dict(spec.fixed),
+    )  # fmt: skip
+    run_config = tune.RunConfig(
+        name=f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}",
+        storage_path=store.path("tune"),
+        failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
+        verbose=0,
+    )
+    if spec.search.algorithm == "optuna":
+        remaining = spec.search.num_samples - len(done)
+        total = spec.search.num_samples
+        trainable = tune.with_parameters(run_suggestion, context=context)
+        param_space = {key: optuna_domain(domain) for key, domain in spec.space.items()}
+        tune_config = tune.TuneConfig(
+            search_alg=optuna_search(spec), num_samples=max(remaining, 0), reuse_actors=True
+        )
+    else:
+        configs = expand(spec)
+        total = len(configs)
+        pending = [c for c in configs if trial_id(c) not in done]
+        packs = {p.pack_id: p for p in make_packs(pending, pack_size(spec, has_gpu))}
+        remaining = len(pending)
+        trainable = tune.with_parameters(run_pack, packs=packs, context=context)
+        param_space = {"pack": tune.grid_search(sorted(packs))}
+        tune_config = tune.TuneConfig(reuse_actors=True)
+    echo(f"study {spec.name}: {total} configurations, {total - remaining} done, {remaining} to run")
+    if remaining <= 0:
+        return None
+    run_config.callbacks = [Progress(store, total, total - remaining, echo)]
+    return tune.Tuner(
+        tune.with_resources(trainable, resources),
+        param_space=param_space, tune_config=tune_config, run_config=run_config,
+    )  # fmt: skip
+
+
+def optuna_domain(domain):
+    """A spec domain as a Tune search domain (a grid becomes a categorical for Optuna)."""
+    low, high = domain.values[0], domain.values[-1]
+    if domain.kind in ("grid", "choice"):
+        return tune.choice(list(domain.values))
+    if domain.kind == "uniform":
+        return tune.uniform(low, high)
+    if domain.kind == "loguniform":
+        return tune.loguniform(low, high)
+    return tune.randint(low, high + 1)
+
+
+def optuna_search(spec: StudySpec):
+    from ray.tune.search.optuna import OptunaSearch
+
+    return OptunaSearch(metric=spec.search.metric, mode=spec.search.mode, seed=spec.search.seed)
+
+
+def run_study(spec: StudySpec, address: str | None = None, resume: bool = False, echo=print):
+    """Run (or finish, with `resume`) a study; returns the path of trials.parquet."""
+    store = ResultsStore(spec.output_location)
+    done = prepare_output(store, spec, resume)
+    connect(address)
+    tuner = build_tuner(spec, store, done, echo)
+    if tuner is not None:
+        grid = tuner.fit()
+        store.merge_parts()
+        failed = [result for result in grid if result.error is not None]
+        if failed:
+            echo(f"{len(failed)} trials failed after their retries; --resume runs them again")
+    return store.path("trials.parquet")

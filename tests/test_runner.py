@@ -1,0 +1,112 @@
+"""End to end on a real local Ray (2 CPUs): specs in, Parquet out (issue: runner)."""
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import ray
+
+from study.expand import expand, trial_id
+from study.results import HISTORY_SCHEMA, TRIALS_SCHEMA
+from study.runner import run_study
+from study.spec import SpecError, load_spec, parse_spec
+
+ROOT = Path(__file__).parent.parent
+TINY_FIXED = dict(
+    problem="ring8", hidden_dim=16, hidden_layers=1, batch_size=64, steps=400,
+    eval_every=50, eval_samples=300,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    """One real Ray instance on loopback for the module; the runner joins it."""
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def tiny_spec(tmp_path, name="tiny", **overrides):
+    data = {
+        "name": name,
+        "fixed": TINY_FIXED,
+        "space": {"lr_g": [5e-4, 2e-3], "lr_d": [5e-4, 2e-3]},
+        "output": str(tmp_path / name),
+    }
+    data.update(overrides)
+    return parse_spec(data)
+
+
+def test_quick_spec_writes_both_tables_with_the_documented_schema(tmp_path):
+    spec = load_spec(ROOT / "search_spaces" / "quick.yaml")
+    spec = spec.model_copy(update={"output": str(tmp_path / "quick")})
+    run_study(spec, echo=lambda line: None)
+    trials = pq.read_table(tmp_path / "quick" / "trials.parquet")
+    history = pq.read_table(tmp_path / "quick" / "history.parquet")
+    # Exactly the documented schemas, one row per configuration, nothing twice.
+    assert trials.schema == TRIALS_SCHEMA and history.schema == HISTORY_SCHEMA
+    expected = sorted(trial_id(c) for c in expand(spec))
+    assert sorted(trials.column("trial_id").to_pylist()) == expected
+    # Every configuration has its evaluations, from step 0 to where it stopped.
+    frame, evaluations = trials.to_pandas(), history.to_pandas()
+    counts = evaluations.groupby("trial_id").size()
+    expected_counts = frame.set_index("trial_id").steps_run // 100 + 1
+    assert counts.sort_index().tolist() == expected_counts.sort_index().tolist()
+    # Labels, versions and the spec that ran are recorded.
+    assert set(frame.label) <= {
+        "converged",
+        "oscillating",
+        "collapsed",
+        "vanishing",
+        "diverged",
+        "unconverged",
+    }
+    assert (frame.ray_version == ray.__version__).all() and frame.node_id.str.len().gt(0).all()
+    assert (tmp_path / "quick" / "spec.yaml").is_file()
+
+
+def test_rerun_without_resume_is_refused(tmp_path):
+    spec = tiny_spec(tmp_path, space={"lr_g": [1e-3], "lr_d": [1e-3]})
+    run_study(spec, echo=lambda line: None)
+    with pytest.raises(SpecError, match="pass --resume"):
+        run_study(spec, echo=lambda line: None)
+    # A resume of a finished study runs nothing and changes nothing.
+    before = pq.read_table(tmp_path / "tiny" / "trials.parquet")
+    run_study(spec, resume=True, echo=lambda line: None)
+    assert pq.read_table(tmp_path / "tiny" / "trials.parquet").equals(before)
+
+
+def test_early_stopping_saves_steps_on_obvious_failures(tmp_path):
+    space = {"lr_g": [1e-3, 8.0], "lr_d": [1e-3, 8.0]}
+    fixed = {**TINY_FIXED, "optimizer": "sgd"}
+    stopping = {"enabled": True, "patience": 2, "min_stop_fraction": 0.2}
+    early = tiny_spec(tmp_path, "early", space=space, fixed=fixed, early_stopping=stopping)
+    full = tiny_spec(tmp_path, "full", space=space, fixed=fixed, early_stopping={"enabled": False})
+    run_study(early, echo=lambda line: None)
+    run_study(full, echo=lambda line: None)
+    stopped = pq.read_table(tmp_path / "early" / "trials.parquet").to_pandas()
+    unstopped = pq.read_table(tmp_path / "full" / "trials.parquet").to_pandas()
+    diverged = stopped[stopped.label == "diverged"]
+    # SGD at lr 8 diverges; those members stop early with the reason recorded...
+    assert len(diverged) >= 2 and diverged.stopped_early.all()
+    assert (diverged.steps_run < 400).all()
+    assert diverged.stop_reason.str.startswith("diverged").all()
+    assert (diverged.stop_step == diverged.steps_run).all()
+    # ...the healthy member runs its whole budget, and without early stopping all do.
+    assert stopped.loc[stopped.lr_g == 1e-3].loc[lambda f: f.lr_d == 1e-3].steps_run.item() == 400
+    assert (unstopped.steps_run == 400).all() and not unstopped.stopped_early.any()
+    assert stopped.steps_run.sum() < unstopped.steps_run.sum()
+
+
+def test_packed_population_gives_the_same_labels_as_unpacked_trials(tmp_path):
+    packed = tiny_spec(tmp_path, "packed", resources={"pack": 4})
+    unpacked = tiny_spec(tmp_path, "unpacked", resources={"pack": 1})
+    run_study(packed, echo=lambda line: None)
+    run_study(unpacked, echo=lambda line: None)
+    a = pq.read_table(tmp_path / "packed" / "trials.parquet").to_pandas().set_index("trial_id")
+    b = pq.read_table(tmp_path / "unpacked" / "trials.parquet").to_pandas().set_index("trial_id")
+    b = b.loc[a.index]
+    # One Tune trial of 4 members vs 4 trials of 1: the same configurations, the same labels.
+    assert (a.pack_size == 4).all() and (b.pack_size == 1).all()
+    assert (a.label == b.label).all()
+    assert a.final_high_quality.tolist() == pytest.approx(b.final_high_quality.tolist(), abs=0.02)
