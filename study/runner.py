@@ -31,7 +31,7 @@ from ray import tune  # noqa: E402
 from study.config import TrainConfig  # noqa: E402
 from study.expand import Pack, expand, make_packs, pack_size, trial_id  # noqa: E402
 from study.labels import EarlyStopper, LabelThresholds, label_history  # noqa: E402
-from study.results import TRIALS_SCHEMA, ResultsStore, rows_for_member  # noqa: E402
+from study.results import TRIALS_SCHEMA, ResultsStore, rows_for_member, score  # noqa: E402
 from study.spec import SpecError, StudySpec  # noqa: E402
 
 # ganmap's Parquet replaces Tune's per-trial result files, whose absence Tune would report.
@@ -72,7 +72,12 @@ def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialCont
 
     def report(step: int, results) -> None:
         live = sum(r.steps_run == step and not r.stopped_early for r in results)
-        tune.report({"step": step, "members": len(configs), "live": live})
+        latest = [r.history[-1] for r in results if r.history]
+        metrics = {"step": step, "members": len(configs), "live": live}
+        metrics["score"] = max(score(row) for row in latest)
+        if len(configs) == 1:  # what an Optuna metric may name
+            metrics |= {f"final_{k}": float(v) for k, v in latest[0].items() if k != "step"}
+        tune.report(metrics)
 
     results = train(
         configs, should_stop=stopper if context.early_stop else None,

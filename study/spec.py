@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from study.config import TrainConfig, format_validation_error
 from study.labels import LabelThresholds
+from study.results import DIAGNOSTICS
 
 ENGINE_KEYS = tuple(TrainConfig.model_fields)
 DOMAIN_KINDS = ("grid", "choice", "uniform", "loguniform", "randint")
@@ -58,7 +59,9 @@ class Search(BaseModel):
     algorithm: Literal["grid", "random", "optuna"] = Field("grid", description="search method")
     num_samples: int = Field(1, ge=1, description="random/optuna: samples (per grid point)")
     seed: int = Field(0, ge=0, description="seed of the random/optuna sampler")
-    metric: str = Field("score", description="optuna: the trial result to optimize")
+    metric: str = Field(
+        "score", description="optuna: `score` or a final diagnostic, e.g. final_high_quality"
+    )
     mode: Literal["max", "min"] = Field("max", description="optuna: maximize or minimize")
 
 
@@ -121,6 +124,9 @@ class StudySpec(BaseModel):
         for key, domain in self.space.items():
             for value in domain.values:
                 _check_value(key, value, self.fixed)
+        metrics = ["score", *(f"final_{name}" for name in DIAGNOSTICS)]
+        if self.search.metric not in metrics:
+            raise ValueError(f"search.metric {self.search.metric!r}: allowed {metrics}")
         if "patience" in self.labels or "min_stop_fraction" in self.labels:
             raise ValueError("labels: set patience and min_stop_fraction under early_stopping")
         LabelThresholds(**self.labels)

@@ -110,3 +110,17 @@ def test_packed_population_gives_the_same_labels_as_unpacked_trials(tmp_path):
     assert (a.pack_size == 4).all() and (b.pack_size == 1).all()
     assert (a.label == b.label).all()
     assert a.final_high_quality.tolist() == pytest.approx(b.final_high_quality.tolist(), abs=0.02)
+
+
+def test_optuna_search_runs_through_tune(tmp_path):
+    spec = tiny_spec(
+        tmp_path, "optuna",
+        space={"lr_g": {"loguniform": [1e-4, 1e-2]}, "loss": {"choice": ["minimax", "hinge"]}},
+        search={"algorithm": "optuna", "num_samples": 3, "seed": 0},
+    )  # fmt: skip
+    run_study(spec, echo=lambda line: None)
+    trials = pq.read_table(tmp_path / "optuna" / "trials.parquet").to_pandas()
+    # Optuna proposed 3 configurations inside the ranges; each was trained and scored.
+    assert len(trials) == 3 and trials.trial_id.is_unique
+    assert trials.lr_g.between(1e-4, 1e-2).all() and set(trials.loss) <= {"minimax", "hinge"}
+    assert trials.score.between(0, 1).all()
