@@ -23,7 +23,13 @@ import torch
 
 from study.config import TrainConfig
 from study.labels import EarlyStopper, LabelThresholds, label_history
-from study.reference import agrees, expected_label, pinned_history, spectral_radius
+from study.reference import (
+    agrees,
+    dirac_config,
+    expected_label,
+    pinned_history,
+    spectral_radius,
+)
 from study.trainer import train
 
 STEP_SIZES = [0.02, 0.1, 0.5, 1.5, 3.0, 4.5]
@@ -43,20 +49,7 @@ def dirac_cases(seed: int) -> list[tuple[TrainConfig, str, str]]:
     rows = []
     for loss, regularizer, weights in DIRAC_GROUPS:
         configs = [
-            TrainConfig(
-                problem="dirac",
-                loss=loss,
-                regularizer=regularizer,
-                reg_weight=weight,
-                optimizer="sgd",
-                lr_g=h,
-                lr_d=h,
-                batch_size=256,
-                steps=1500,
-                eval_every=100,
-                eval_samples=10,
-                seed=seed,
-            )
+            dirac_config(loss, regularizer, h, weight, seed=seed)
             for weight, h in itertools.product(weights, STEP_SIZES)
         ]
         for result in train(configs):
@@ -133,19 +126,17 @@ def case_agrees(expected: str, label: str) -> bool:
 
 def early_stop_flips(thresholds: LabelThresholds) -> tuple[str, dict]:
     """Replay the online stopper on full ring8 runs; compare the label at the stop."""
-    lrs = [5e-4, 1e-3, 2e-3]
-    configs = [
-        TrainConfig(**RING8, loss=loss, lr_g=g, lr_d=d, seed=s)
-        for loss in ("nonsaturating", "minimax")
-        for g, d, s in itertools.product(lrs, lrs, (0, 1))
-    ]
-    results = train([c for c in configs if c.loss == "nonsaturating"])
-    results += train([c for c in configs if c.loss == "minimax"])
+    settings = [(1e-4, 5e-3), (5e-4, 2e-3), (1e-3, 2e-3), (2e-3, 5e-4)]  # (lr_g, lr_d)
+    results = []
+    for loss, d_steps in itertools.product(("nonsaturating", "minimax"), (1, 5)):
+        configs = [
+            TrainConfig(**RING8, loss=loss, d_steps=d_steps, lr_g=g, lr_d=d, seed=s)
+            for (g, d), s in itertools.product(settings, (0, 1))
+        ]
+        results += train(configs)
     stats = collections.Counter()
-    lines = [
-        "| lr_g | lr_d | seed | loss | stop step | label at stop | final label |",
-        "|---" * 7 + "|",
-    ]
+    lines = ["| lr_g | lr_d | D:G | seed | loss | stop step | label at stop | final label |"]
+    lines.append("|---" * 8 + "|")
     for result in results:
         stopper = EarlyStopper([result.config.loss], [result.config.steps], thresholds)
         final = label_history(result.history, result.config.loss).label
@@ -161,7 +152,7 @@ def early_stop_flips(thresholds: LabelThresholds) -> tuple[str, dict]:
         stats["steps_saved"] += result.config.steps - result.history[stop - 1]["step"]
         c = result.config
         lines.append(
-            f"| {c.lr_g:g} | {c.lr_d:g} | {c.seed} | {c.loss} | "
+            f"| {c.lr_g:g} | {c.lr_d:g} | {c.d_steps}:1 | {c.seed} | {c.loss} | "
             f"{result.history[stop - 1]['step']} | {at_stop} | {final} |"
         )
     stats["steps_total"] = sum(r.config.steps for r in results)
@@ -236,7 +227,8 @@ for small enough steps, which is what the smaller steps here show.
 
 The online stopper (patience {thresholds.patience}, never before
 {thresholds.min_stop_fraction:.0%} of the budget) replayed on {flips["trials"]} full ring8
-runs (lr_g x lr_d in {{5e-4, 1e-3, 2e-3}}, seeds 0-1, minimax and non-saturating):
+runs ((lr_g, lr_d) in {{(1e-4, 5e-3), (5e-4, 2e-3), (1e-3, 2e-3), (2e-3, 5e-4)}},
+D:G 1:1 and 5:1, seeds 0-1, minimax and non-saturating):
 {flips["stopped"]} would have stopped early, saving {flips["steps_saved"]} of
 {flips["steps_total"]} generator steps ({flips["steps_saved"] / flips["steps_total"]:.0%});
 **{flips["flipped"]} of those {flips["stopped"]}** carried a label at the stop that differs

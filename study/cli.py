@@ -138,6 +138,30 @@ def command_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_report(args: argparse.Namespace) -> int:
+    """Write the stability report of one or more study outputs (works while they run)."""
+    from analysis.load import ResultsError, load
+    from analysis.report import write_report
+
+    try:
+        results = load(*args.results)
+    except ResultsError as error:
+        raise BadInput(str(error)) from None
+    if results.trials.empty:
+        raise BadInput(f"{', '.join(args.results)}: no finished trials yet")
+    running = any(_has_pending_parts(location) for location in args.results)
+    out = args.out or f"{args.results[0].rstrip('/')}/report"
+    path = write_report(results, out, args.x, args.y, args.row, args.col, running=running)
+    print(f"report: {path}")
+    return 0
+
+
+def _has_pending_parts(location: str) -> bool:
+    from study.results import ResultsStore
+
+    return bool(ResultsStore(location).part_ids())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganmap", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -167,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="finish an interrupted study")
     run.add_argument("--output", help="result folder or URI (overrides the spec's output)")
     run.set_defaults(handler=command_run)
+    report = commands.add_parser("report", help="stability heatmaps and summaries as HTML")
+    report.add_argument("results", nargs="+", help="study output folders or URIs")
+    report.add_argument("--out", help="report folder (default: RESULTS/report)")
+    report.add_argument("--x", default="lr_g", help="map x axis (default lr_g)")
+    report.add_argument("--y", default="lr_d", help="map y axis (default lr_d)")
+    report.add_argument("--row", help="facet rows (default: d_g_ratio where it varies)")
+    report.add_argument("--col", help="facet columns (default: loss where it varies)")
+    report.set_defaults(handler=command_report)
     return parser
 
 

@@ -54,6 +54,8 @@ class Evaluator:
         self.latent = streams.draw(lambda generator: problem.sample_latent(samples, generator))
         self.real = streams.draw(lambda generator: problem.sample_real(samples, generator))
         self.problem, self.loss = problem, loss
+        self.is_2d = problem.data_dim == 2
+        self.samples: Tensor | None = None  # the last evaluation's generated samples
         self.previous: Tensor | None = None
         self.previous_histogram: Tensor | None = None
 
@@ -61,6 +63,7 @@ class Evaluator:
     def evaluate(self, population: Population, interval: dict[str, Tensor]) -> dict[str, Tensor]:
         """All diagnostics, one [K] tensor per name, for the population's live members."""
         fake = population.generate(self.latent)
+        self.samples = fake
         values = dict(interval)
         values["d_real"] = self.loss.d_output(population.score(self.real)).mean(dim=(1, 2))
         values["d_fake"] = self.loss.d_output(population.score(fake)).mean(dim=(1, 2))

@@ -35,6 +35,16 @@ CONVERGED_FACTOR = 0.03  # rho^n at or below this: converged well inside the bud
 DIVERGED_FACTOR = 1e8  # rho^n at or above this: explodes past the labeler's limit
 
 
+def dirac_config(
+    loss: str, regularizer: str, step: float, reg_weight: float | None = None, **extra
+) -> TrainConfig:
+    """A Dirac-GAN run the reference applies to: plain SGD, one step size for both players."""
+    settings = dict(problem="dirac", optimizer="sgd", batch_size=256, steps=1500,
+                    eval_every=100, eval_samples=10)  # fmt: skip
+    return TrainConfig(**{**settings, **extra}, loss=loss, regularizer=regularizer,
+                       reg_weight=reg_weight, lr_g=step, lr_d=step)  # fmt: skip
+
+
 def curvature(config: TrainConfig) -> float:
     """The penalty's curvature g in psi at the equilibrium."""
     if config.regularizer in ("r1", "r2"):

@@ -5,6 +5,7 @@ Layout of an output folder (a local path or any pyarrow filesystem URI, e.g. s3:
     spec.yaml               the resolved spec that ran
     trials.parquet          TRIALS_SCHEMA, one row per configuration
     history.parquet         HISTORY_SCHEMA, one row per configuration per evaluation
+    samples.parquet         SAMPLES_SCHEMA, 2D problems: final generated points per configuration
     parts/<pack>.*.parquet  results of finished trials not yet merged (crash-safe staging)
 
 Trials write their part files; the driver merges parts into the two tables. Every write
@@ -17,7 +18,6 @@ from __future__ import annotations
 import math
 import os
 import uuid
-from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -70,6 +70,9 @@ HISTORY_SCHEMA = pa.schema(
     + [(name, pa.float64()) for name in DIAGNOSTICS]
     + [("finite", pa.bool_())]
 )
+SAMPLES_SCHEMA = pa.schema(KEY_COLUMNS + [("x", pa.float64()), ("y", pa.float64())])
+# Tables keyed by trial id besides trials.parquet, each merged once per trial.
+DETAIL_TABLES = {"history": HISTORY_SCHEMA, "samples": SAMPLES_SCHEMA}
 assert [name for name, _ in HYPERPARAMETERS] == list(TrainConfig.model_fields)
 
 
@@ -136,9 +139,11 @@ class ResultsStore:
             return schema.empty_table()
         return pq.read_table(self.path(name), filesystem=self.fs, schema=schema)
 
-    def write_part(self, pack_id: str, trials: list[dict], history: list[dict]) -> None:
+    def write_part(self, pack_id: str, trials: list[dict], details: dict[str, list]) -> None:
         """A finished trial's rows; the trials file is written last and marks it complete."""
-        self.write_table(f"parts/{pack_id}.history.parquet", to_table(history, HISTORY_SCHEMA))
+        for name, schema in DETAIL_TABLES.items():
+            table = to_table(details.get(name, []), schema)
+            self.write_table(f"parts/{pack_id}.{name}.parquet", table)
         self.write_table(f"parts/{pack_id}.trials.parquet", to_table(trials, TRIALS_SCHEMA))
 
     def part_ids(self) -> list[str]:
@@ -155,45 +160,54 @@ class ResultsStore:
         return {tid for table in tables for tid in table.column("trial_id").to_pylist()}
 
     def merge_parts(self) -> int:
-        """Fold finished parts into the two tables, once per trial id; returns rows added."""
+        """Fold finished parts into the tables, once per trial id; returns trials added.
+
+        Detail tables are written before trials.parquet and filtered against what they
+        already hold, so a crash between the writes never duplicates a row.
+        """
         parts = self.part_ids()
         if not parts:
             return 0
         trials = self.read_table("trials.parquet", TRIALS_SCHEMA)
-        history = self.read_table("history.parquet", HISTORY_SCHEMA)
         known = set(trials.column("trial_id").to_pylist())
-        in_history = set(history.column("trial_id").to_pylist())  # a crash between writes
-        new_trials, new_history = [trials], [history]
+        fresh = []
         for part in parts:
-            part_trials = self.read_table(f"parts/{part}.trials.parquet", TRIALS_SCHEMA)
-            fresh = [tid not in known for tid in part_trials.column("trial_id").to_pylist()]
-            part_trials = part_trials.filter(pa.array(fresh, pa.bool_()))
-            fresh_ids = set(part_trials.column("trial_id").to_pylist())
-            part_history = self.read_table(f"parts/{part}.history.parquet", HISTORY_SCHEMA)
-            part_ids = part_history.column("trial_id").to_pylist()
-            keep = [tid in fresh_ids and tid not in in_history for tid in part_ids]
-            new_trials.append(part_trials)
-            new_history.append(part_history.filter(pa.array(keep, pa.bool_())))
-            known |= fresh_ids
-        merged = pa.concat_tables(new_trials)
-        self.write_table("history.parquet", pa.concat_tables(new_history))
-        self.write_table("trials.parquet", merged)
+            table = _without(self.read_table(f"parts/{part}.trials.parquet", TRIALS_SCHEMA), known)
+            known |= set(table.column("trial_id").to_pylist())
+            fresh.append(table)
+        added = {tid for table in fresh for tid in table.column("trial_id").to_pylist()}
+        for name, schema in DETAIL_TABLES.items():
+            merged = self.read_table(f"{name}.parquet", schema)
+            present = set(merged.column("trial_id").to_pylist())
+            new = [self.read_table(f"parts/{part}.{name}.parquet", schema) for part in parts]
+            new = [_only(table, added - present) for table in new]
+            self.write_table(f"{name}.parquet", pa.concat_tables([merged, *new]))
+        self.write_table("trials.parquet", pa.concat_tables([trials, *fresh]))
         for part in parts:
-            for kind in ("trials", "history"):
-                self.fs.delete_file(self.path(f"parts/{part}.{kind}.parquet"))
-        return merged.num_rows - trials.num_rows
+            for name in ("trials", *DETAIL_TABLES):
+                self.fs.delete_file(self.path(f"parts/{part}.{name}.parquet"))
+        return len(added)
+
+
+def _without(table: pa.Table, ids: set[str]) -> pa.Table:
+    return table.filter(pa.array([tid not in ids for tid in table.column("trial_id").to_pylist()]))
+
+
+def _only(table: pa.Table, ids: set[str]) -> pa.Table:
+    return table.filter(pa.array([tid in ids for tid in table.column("trial_id").to_pylist()]))
 
 
 def rows_for_member(
-    study: str, tid: str, config: TrainConfig, history: Iterable[dict], extra: dict
-) -> tuple[dict, list[dict]]:
-    """The trials row and history rows of one member (`extra` holds label and run fields)."""
-    history = list(history)
-    final = history[-1]
+    study: str, tid: str, config: TrainConfig, result, extra: dict
+) -> tuple[dict, dict[str, list[dict]]]:
+    """The trials row and detail rows of one member (`extra` holds label and run fields)."""
+    final = result.history[-1]
     trial = {"study": study, "trial_id": tid, **config.model_dump(), **extra}
     trial.update({f"final_{name}": final.get(name) for name in DIAGNOSTICS})
     trial["final_finite"] = final.get("finite", True)
     trial["score"] = score(final)
     trial["schema_version"] = SCHEMA_VERSION
-    rows = [{"study": study, "trial_id": tid, **row} for row in history]
-    return trial, rows
+    key = {"study": study, "trial_id": tid}
+    history = [{**key, **row} for row in result.history]
+    samples = [{**key, "x": x, "y": y} for x, y in result.samples]
+    return trial, {"history": history, "samples": samples}

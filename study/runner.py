@@ -84,7 +84,7 @@ def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialCont
         device=device, on_evaluation=report,
     )  # fmt: skip
     node_id = ray.get_runtime_context().get_node_id()
-    trials, history = [], []
+    trials, details = [], {"history": [], "samples": []}
     for member, result in enumerate(results):
         label = label_history(result.history, result.config.loss, context.thresholds)
         stop_reason = stopper.provisional[member].label_reason if result.stopped_early else ""
@@ -102,11 +102,12 @@ def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialCont
             **versions(),
         }
         trial, rows = rows_for_member(
-            context.study, trial_id(result.config), result.config, result.history, extra
+            context.study, trial_id(result.config), result.config, result, extra
         )
         trials.append(trial)
-        history.extend(rows)
-    ResultsStore(context.location).write_part(pack_id, trials, history)
+        for name, table_rows in rows.items():
+            details[name].extend(table_rows)
+    ResultsStore(context.location).write_part(pack_id, trials, details)
     summary = {"finished": 1, "members": len(configs), "score": max(t["score"] for t in trials)}
     if len(trials) == 1:
         summary.update({k: v for k, v in trials[0].items() if isinstance(v, (int, float))})

@@ -25,6 +25,7 @@ from study.regularizers import PenaltyInputs
 
 # should_stop(member index, its history so far) -> stop now?
 StopRule = Callable[[int, list[dict]], bool]
+KEPT_SAMPLES = 500  # generated points kept per member for scatter plots (2D problems)
 
 
 @dataclass
@@ -37,6 +38,7 @@ class MemberResult:
     stopped_early: bool = False
     wall_time_s: float = 0.0
     device: str = "cpu"
+    samples: list[list[float]] = field(default_factory=list)  # 2D problems: last samples
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -79,7 +81,8 @@ def train(
     start = time.perf_counter()
     d_update(population, loss, config.batch_size, stats, apply=False)  # probe the start
     g_update(population, loss, config, stats, apply=False)
-    _record(0, evaluator.evaluate(population, stats.collect()), population, results, None, 0.0)
+    initial = evaluator.evaluate(population, stats.collect())
+    _record(0, initial, evaluator, population, results, None, 0.0)
     for step in range(1, config.steps + 1):
         # --- D updates: d_steps of them every g_steps G updates ---
         if (step - 1) % config.g_steps == 0:
@@ -91,7 +94,7 @@ def train(
         if step % config.eval_every == 0 or step == config.steps:
             values = evaluator.evaluate(population, stats.collect())
             elapsed = time.perf_counter() - start
-            keep = _record(step, values, population, results, should_stop, elapsed)
+            keep = _record(step, values, evaluator, population, results, should_stop, elapsed)
             if on_evaluation is not None:
                 on_evaluation(step, results)
             if len(keep) < population.size:
@@ -191,13 +194,16 @@ def _with_noise(population: Population, x: Tensor) -> Tensor:
     return x + population.reg_weight.unsqueeze(2) * noise
 
 
-def _record(step, values, population, results, should_stop, elapsed) -> list[int]:
-    """Append each live member's row; return the positions of members that go on."""
+def _record(step, values, evaluator, population, results, should_stop, elapsed) -> list[int]:
+    """Append each live member's row (and 2D samples); return the members that go on."""
     keep = []
+    samples = evaluator.samples[:, :KEPT_SAMPLES].cpu().tolist() if evaluator.is_2d else None
     for position, (member, row) in enumerate(zip(population.members, to_rows(step, values))):
         result = results[member]
         result.history.append(row)
         result.steps_run, result.wall_time_s = step, elapsed
+        if samples is not None:
+            result.samples = samples[position]
         if should_stop is not None and should_stop(member, result.history):
             result.stopped_early = step < result.config.steps
         else:

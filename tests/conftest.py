@@ -1,6 +1,10 @@
 """Shared fixtures: tiny, seeded configurations so engine tests run in seconds on 2 CPUs."""
 
 import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -22,3 +26,27 @@ def _seeded():
 def _cache_dir(tmp_path_factory, monkeypatch):
     """The digits classifier cache goes to one temp folder per test session."""
     monkeypatch.setenv("GANMAP_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="session")
+def quick_study(tmp_path_factory) -> Path:
+    """The README's main job, run as a user runs it (`ganmap run search_spaces/quick.yaml`),
+    in a subprocess with its own embedded Ray; returns the output folder."""
+    out = tmp_path_factory.mktemp("quick") / "quick"
+    command = [sys.executable, "-m", "study.cli", "run", "search_spaces/quick.yaml",
+               "--output", str(out)]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=ROOT, start_new_session=True, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        output, _ = process.communicate(timeout=900)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 0, output
+    return out

@@ -8,27 +8,12 @@ import pytest
 
 from study.config import TrainConfig
 from study.labels import label_history
-from study.reference import agrees, expected_label, pinned_history
+from study.reference import agrees, dirac_config, expected_label, pinned_history
 from study.trainer import train
 
 
 def dirac(loss, regularizer, steps, reg_weight=None):
-    return [
-        TrainConfig(
-            problem="dirac",
-            loss=loss,
-            regularizer=regularizer,
-            reg_weight=reg_weight,
-            optimizer="sgd",
-            lr_g=h,
-            lr_d=h,
-            batch_size=64,
-            steps=1500,
-            eval_every=100,
-            eval_samples=10,
-        )
-        for h in steps
-    ]
+    return [dirac_config(loss, regularizer, h, reg_weight, batch_size=64) for h in steps]
 
 
 DIRAC_CASES = [

@@ -1,0 +1,126 @@
+"""The study report: stability heatmaps, region summaries and drill-downs in one HTML file.
+
+`write_report` writes `report.html` (every image embedded, so the file stands alone),
+the PNGs beside it and `summary.csv`. It works on a study that is still running.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+from pathlib import Path
+
+import jinja2
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from analysis import heatmaps, regions
+from analysis.load import Results
+
+TEMPLATE = jinja2.Template(
+    """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ganmap report: {{ studies }}</title>
+<style>
+body { font-family: sans-serif; margin: 2em; max-width: 1200px; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
+td, th { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }
+img { max-width: 100%; display: block; margin: 1em 0; }
+</style></head>
+<body data-images-loaded="pending">
+<h1>ganmap report: {{ studies }}</h1>
+<p>{{ trials }} configurations{% if running %} (the study is still running: partial
+results){% endif %}; generated {{ generated }}. Labels are defined in docs/labels.md.</p>
+<h2>Stability maps</h2>
+{% for figure in maps %}<img src="data:image/png;base64,{{ figure.data }}" alt="{{ figure.alt }}">
+{% endfor %}
+<h2>Regions</h2>
+{{ summary }}
+<h2>Label counts</h2>
+{% for name, table in counts %}<h3>by {{ name }}</h3>{{ table }}{% endfor %}
+<h2>Typical trials</h2>
+<p>For each label, its most confident trial.</p>
+{{ typical }}
+{% for figure in drilldown %}
+<img src="data:image/png;base64,{{ figure.data }}" alt="{{ figure.alt }}">
+{% endfor %}
+<script>
+window.addEventListener("load", function () {
+  var images = Array.from(document.images);
+  var loaded = images.filter(function (i) { return i.complete && i.naturalWidth > 0; });
+  document.body.dataset.imagesLoaded = loaded.length + "/" + images.length;
+});
+</script>
+</body></html>
+"""
+)
+
+
+def typical_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """For each label present, its most confident trial (ties: the smaller trial id)."""
+    ranked = trials.sort_values(["label", "confidence", "trial_id"], ascending=[True, False, True])
+    return ranked.groupby("label", sort=False).head(1)
+
+
+def default_facets(trials: pd.DataFrame) -> tuple[str | None, str | None]:
+    """Columns by loss and rows by D:G ratio, where they vary."""
+    frame = regions.with_ratio(trials)
+    col = "loss" if frame["loss"].nunique() > 1 else None
+    row = regions.RATIO if frame[regions.RATIO].nunique() > 1 else None
+    return row, col
+
+
+def write_report(
+    results: Results, out_dir: str | Path, x: str = "lr_g", y: str = "lr_d",
+    row: str | None = None, col: str | None = None, running: bool = False,
+) -> Path:  # fmt: skip
+    """Write report.html, the PNGs and summary.csv into `out_dir`; returns the HTML path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    trials = results.trials
+    if trials.empty:
+        raise ValueError("no finished trials to report on yet")
+    if row is None and col is None:
+        row, col = default_facets(trials)
+    table = regions.stability_table(trials, x, y, col, row)
+    maps = [
+        _save(out, "label_map", heatmaps.plot_label_map(table, x, y, row, col)[0]),
+        _save(
+            out, "converged_fraction", heatmaps.plot_converged_fraction(table, x, y, row, col)[0]
+        ),
+    ]
+    typical = typical_trials(trials)
+    ids = typical["trial_id"].tolist()
+    drilldown = [
+        _save(out, "trial_curves", heatmaps.plot_trial_curves(results.history, trials, ids)[0])
+    ]
+    with_samples = [tid for tid in ids if tid in set(results.samples["trial_id"])]
+    if with_samples:
+        figure = heatmaps.plot_samples(results.samples, trials, with_samples)[0]
+        drilldown.append(_save(out, "samples", figure))
+    summary = regions.region_summary(trials, x=x, y=y)
+    summary.to_csv(out / "summary.csv", index=False)
+    factors = [f for f in ("loss", "regularizer", regions.RATIO) if f in regions.with_ratio(trials)]
+    html = TEMPLATE.render(
+        studies=", ".join(sorted(trials["study"].unique())),
+        trials=len(trials),
+        running=running,
+        generated=datetime.datetime.now().isoformat(timespec="seconds"),
+        maps=maps,
+        drilldown=drilldown,
+        summary=summary.to_html(index=False, float_format="%.3g"),
+        counts=[(f, regions.label_counts(trials, f).to_html()) for f in factors],
+        typical=typical[["trial_id", "label", "label_reason", "lr_g", "lr_d", "loss"]].to_html(
+            index=False
+        ),
+    )
+    path = out / "report.html"
+    path.write_text(html)
+    return path
+
+
+def _save(out: Path, name: str, figure) -> dict[str, str]:
+    """Save a figure as PNG and return it base64-encoded for embedding."""
+    path = out / f"{name}.png"
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return {"data": base64.b64encode(path.read_bytes()).decode(), "alt": name.replace("_", " ")}

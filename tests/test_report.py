@@ -1,0 +1,81 @@
+"""The report from a real study: files written, HTML self-contained, images load in Chromium."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.load import ResultsError, load
+from study.cli import main
+
+from .conftest import ROOT
+
+ARTIFACTS = Path(os.environ.get("GANMAP_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+
+
+@pytest.fixture(scope="module")
+def report(quick_study, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    assert main(["report", str(quick_study), "--out", str(out)]) == 0
+    return out
+
+
+def test_report_writes_html_pngs_and_summary(report, quick_study):
+    files = {path.name for path in report.iterdir()}
+    assert {"report.html", "label_map.png", "converged_fraction.png", "trial_curves.png",
+            "samples.png", "summary.csv"} <= files  # fmt: skip
+    html = (report / "report.html").read_text()
+    # Self-contained: every image is embedded, nothing is fetched.
+    assert html.count("data:image/png;base64,") == 5
+    assert 'src="http' not in html and "<link" not in html
+    summary = pd.read_csv(report / "summary.csv")
+    trials = load(str(quick_study)).trials
+    # One summary row per loss; its shares add up to the trials it covers.
+    assert sorted(summary.loss) == sorted(trials.loss.unique())
+    assert summary.trials.sum() == len(trials)
+
+
+def test_report_of_a_missing_study_exits_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nothing")]) == 2
+    assert "no trials.parquet" in capsys.readouterr().err
+
+
+def test_a_corrupt_table_is_named(tmp_path):
+    (tmp_path / "trials.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(ResultsError, match="trials.parquet: unreadable or corrupt"):
+        load(str(tmp_path))
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it with apt-get)")
+    return path
+
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--virtual-time-budget=5000",
+]  # fmt: skip
+
+
+def test_report_opens_in_headless_chromium_with_every_image_loaded(report, tmp_path):
+    browser = chromium()
+    url = (report / "report.html").resolve().as_uri()
+    profile = [f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *CHROMIUM_FLAGS, *profile, "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    # The page's own script counts the images that decoded: all 5 of 5.
+    loaded = re.search(r'data-images-loaded="(\d+)/(\d+)"', dom.stdout)
+    assert loaded is not None, dom.stderr[-2000:]
+    assert loaded.group(1) == loaded.group(2) == "5"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot = ARTIFACTS / "report.png"
+    shot = [browser, *CHROMIUM_FLAGS, *profile, "--window-size=1280,2400"]
+    subprocess.run([*shot, f"--screenshot={screenshot}", url], capture_output=True, timeout=120)
+    assert screenshot.stat().st_size > 10_000
