@@ -242,7 +242,10 @@ def converged(c: Mapping[str, np.ndarray], t: LabelThresholds) -> Finding:
         start, end = _dirac_distances(c, t)
         ratio = end / start if start > 0 else math.nan
         confidence = signals.margin_confidence(ratio, t.dirac_converged, above=False)
-        reason = f"distance to equilibrium {start:.3g} -> {end:.3g} ({ratio:.2g}x)"
+        reason = (
+            f"distance to equilibrium {start:.3g} -> {end:.3g} ({ratio:.2g}x; "
+            f"converged needs <= {t.dirac_converged:g}x)"
+        )
         return Finding(ratio <= t.dirac_converged, confidence, reason)
     total = int(c["n_modes"][-1])
     covered = float(np.nanmin(signals.trailing(c["modes_covered"], t.window)))
@@ -255,7 +258,8 @@ def converged(c: Mapping[str, np.ndarray], t: LabelThresholds) -> Finding:
     )
     reason = (
         f"{covered:g} of {total} modes covered, high_quality {quality:.3g} "
-        f"(>= {t.converged_quality:g}), mode shift {shift:.3g} (<= {t.converged_shift:g})"
+        f"(converged needs >= {t.converged_quality:g}), mode shift {shift:.3g} "
+        f"(needs <= {t.converged_shift:g})"
     )
     return Finding(holds, confidence if holds else min(confidence, 0.5), reason)
 

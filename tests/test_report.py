@@ -30,7 +30,7 @@ def test_report_writes_html_pngs_and_summary(report, quick_study):
             "samples.png", "summary.csv"} <= files  # fmt: skip
     html = (report / "report.html").read_text()
     # Self-contained: every image is embedded, nothing is fetched.
-    assert html.count("data:image/png;base64,") == 5
+    assert html.count("data:image/png;base64,") == 4  # two maps, curves, samples
     assert 'src="http' not in html and "<link" not in html
     summary = pd.read_csv(report / "summary.csv")
     trials = load(str(quick_study)).trials
@@ -70,10 +70,10 @@ def test_report_opens_in_headless_chromium_with_every_image_loaded(report, tmp_p
     profile = [f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([browser, *CHROMIUM_FLAGS, *profile, "--dump-dom", url],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
-    # The page's own script counts the images that decoded: all 5 of 5.
+    # The page's own script counts the images that decoded: all 4 of 4.
     loaded = re.search(r'data-images-loaded="(\d+)/(\d+)"', dom.stdout)
     assert loaded is not None, dom.stderr[-2000:]
-    assert loaded.group(1) == loaded.group(2) == "5"
+    assert loaded.group(1) == loaded.group(2) == "4"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     screenshot = ARTIFACTS / "report.png"
     shot = [browser, *CHROMIUM_FLAGS, *profile, "--window-size=1280,2400"]
