@@ -7,7 +7,7 @@ time not spent in the engine's training loop:
 
     1 - (sum of the packs' training seconds) / (concurrent slots x wall seconds)
 
-    python bench/study_throughput.py [--configs 32] [--steps 500] [--pack 8] [--cpus 2]
+    python bench/study_throughput.py [--configs 32] [--steps 1000] [--pack 8] [--cpus 2]
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from study.spec import parse_spec
 
 
 def spec(output: str, configs: int, steps: int, pack: int):
-    side = int(configs**0.5)
-    rates = [2.5e-4 * 2**i for i in range(side)]
+    """A 4 x (configs / 4) lr grid, so packs divide the configurations evenly."""
+    lr_g = [2.5e-4 * 2**i for i in range(4)]
+    lr_d = [2.5e-4 * 1.5**i for i in range(configs // 4)]
     return parse_spec(
         {
             "name": f"throughput_pack{pack}",
@@ -38,7 +39,7 @@ def spec(output: str, configs: int, steps: int, pack: int):
                 eval_every=100,
                 eval_samples=1000,
             ),
-            "space": {"lr_g": rates, "lr_d": rates[: configs // side]},
+            "space": {"lr_g": lr_g, "lr_d": lr_d},
             "early_stopping": {"enabled": False},
             "resources": {"cpus": 1, "pack": pack},
             "output": output,
@@ -65,7 +66,7 @@ def measure(study, slots: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--pack", type=int, default=8)
     parser.add_argument("--cpus", type=int, default=2)
     args = parser.parse_args()

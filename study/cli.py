@@ -162,6 +162,39 @@ def _has_pending_parts(location: str) -> bool:
     return bool(ResultsStore(location).part_ids())
 
 
+def command_submit(args: argparse.Namespace) -> int:
+    """Submit a study to a Ray cluster as a Ray Job; with --wait, follow it to the end."""
+    from study import jobs
+
+    try:
+        job_id = jobs.submit(args.spec, args.address, args.out)
+        print(f"submitted job {job_id}")
+        if not args.wait:
+            return 0
+        final = jobs.follow(args.address, job_id)
+    except jobs.SubmitError as error:
+        raise BadInput(str(error)) from None
+    print(f"job {job_id}: {final}")
+    return 0 if final == "SUCCEEDED" else 1
+
+
+def command_jobs(args: argparse.Namespace) -> int:
+    """List a cluster's jobs, or show / stop one."""
+    from study import jobs
+
+    try:
+        if args.command == "jobs":
+            for job_id, state, entrypoint in jobs.list_jobs(args.address):
+                print(f"{job_id}  {state:10}  {entrypoint}")
+        elif args.command == "status":
+            print(jobs.status(args.address, args.job))
+        else:
+            print("stopping" if jobs.stop(args.address, args.job) else "already finished")
+    except jobs.SubmitError as error:
+        raise BadInput(str(error)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganmap", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -199,6 +232,20 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--row", help="facet rows (default: d_g_ratio where it varies)")
     report.add_argument("--col", help="facet columns (default: loss where it varies)")
     report.set_defaults(handler=command_report)
+    address_help = "the cluster's dashboard, e.g. http://127.0.0.1:8265"
+    submit = commands.add_parser("submit", help="submit a study to a Ray cluster as a Ray Job")
+    submit.add_argument("spec", help="a study spec (YAML)")
+    submit.add_argument("--address", required=True, help=address_help)
+    submit.add_argument("--out", help="results folder or URI every node can reach (s3://...)")
+    submit.add_argument("--wait", action="store_true", help="follow the logs until it ends")
+    submit.set_defaults(handler=command_submit)
+    for name, text in (("jobs", "list the cluster's jobs"), ("status", "a job's status"),
+                       ("stop", "stop a job")):  # fmt: skip
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--address", required=True, help=address_help)
+        if name != "jobs":
+            sub.add_argument("job", help="the job id that submit printed")
+        sub.set_defaults(handler=command_jobs)
     return parser
 
 

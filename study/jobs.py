@@ -1,0 +1,130 @@
+"""Submit studies to a Ray cluster as Ray Jobs, and follow them (`ganmap submit/jobs/...`).
+
+The job ships ganmap's packages and the spec in its runtime_env working_dir and runs
+`python -m study.cli run spec.yaml --address auto` on the cluster, whose Python
+environment must already have ganmap's dependencies. Token authentication: the client
+sends the token from RAY_AUTH_TOKEN or ~/.ray/auth_token (Ray's own loader).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import tempfile
+from pathlib import Path
+
+from study.results import resolve
+from study.spec import SpecError, load_spec
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHIPPED = ("study", "analysis", "pyproject.toml")
+
+
+class SubmitError(ValueError):
+    """An address, spec or output that cannot be submitted (exit code 2)."""
+
+
+def client(address: str):
+    """A JobSubmissionClient for the dashboard at `address`, with token auth when available."""
+    if _token_available():
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+    from ray.job_submission import JobSubmissionClient
+
+    try:
+        return JobSubmissionClient(address)
+    except Exception as error:  # Ray raises ConnectionError, RuntimeError or ValueError
+        raise SubmitError(f"cannot reach a Ray dashboard at {address}: {error}") from None
+
+
+def _token_available() -> bool:
+    return bool(os.environ.get("RAY_AUTH_TOKEN")) or (Path.home() / ".ray" / "auth_token").exists()
+
+
+def check_output(output: str) -> None:
+    """Fail early on an output URI that pyarrow cannot open."""
+    try:
+        resolve(output)
+    except Exception as error:
+        raise SubmitError(f"--out {output}: not a usable folder or URI: {error}") from None
+
+
+def stage(spec_path: str) -> Path:
+    """A temporary working_dir holding ganmap's packages and the spec as spec.yaml."""
+    folder = Path(tempfile.mkdtemp(prefix="ganmap-job-"))
+    for name in SHIPPED:
+        source = PROJECT / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, folder / name)
+    shutil.copy2(spec_path, folder / "spec.yaml")
+    return folder
+
+
+def submit(spec_path: str, address: str, output: str | None = None) -> str:
+    """Validate locally, then submit the study as a Ray Job; returns the job id."""
+    try:
+        load_spec(spec_path)
+    except SpecError as error:
+        raise SubmitError(str(error)) from None
+    if output:
+        check_output(output)
+    jobs = client(address)
+    entrypoint = "python -m study.cli run spec.yaml --address auto"
+    if output:
+        entrypoint += f" --output {shlex.quote(output)}"
+    folder = stage(spec_path)
+    try:
+        return jobs.submit_job(
+            entrypoint=entrypoint,
+            runtime_env={"working_dir": str(folder), "env_vars": _forwarded_env()},
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _forwarded_env() -> dict[str, str]:
+    """Settings the driver on the cluster needs too (object-store credentials, loopback)."""
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL",
+             "AWS_DEFAULT_REGION", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")  # fmt: skip
+    return {name: os.environ[name] for name in names if name in os.environ}
+
+
+def follow(address: str, job_id: str, echo=print) -> str:
+    """Stream a job's logs until it ends; returns its final status."""
+    import asyncio
+
+    jobs = client(address)
+
+    async def tail() -> None:
+        async for lines in jobs.tail_job_logs(job_id):
+            echo(lines.rstrip("\n"))
+
+    asyncio.run(tail())
+    return str(jobs.get_job_status(job_id).value)
+
+
+def list_jobs(address: str) -> list[tuple[str, str, str]]:
+    """(job id, status, entrypoint) of every job the cluster knows."""
+    return [
+        (job.submission_id or job.job_id or "", str(job.status.value), job.entrypoint)
+        for job in client(address).list_jobs()
+    ]
+
+
+def status(address: str, job_id: str) -> str:
+    return str(_known(address, job_id).get_job_status(job_id).value)
+
+
+def stop(address: str, job_id: str) -> bool:
+    return _known(address, job_id).stop_job(job_id)
+
+
+def _known(address: str, job_id: str):
+    jobs = client(address)
+    try:
+        jobs.get_job_info(job_id)
+    except Exception:
+        raise SubmitError(f"no job {job_id!r} on {address}") from None
+    return jobs
