@@ -71,15 +71,22 @@ def submit(spec_path: str, address: str, output: str | None = None) -> str:
     if output:
         check_output(output)
     jobs = client(address)
-    entrypoint = "python -m study.cli run spec.yaml --address auto"
+    run = "python -m study.cli run spec.yaml --address auto"
     if output:
-        entrypoint += f" --output {shlex.quote(output)}"
+        run += f" --output {shlex.quote(output)}"
+    # The driver runs from its own copy: Ray may clean the shared working_dir package up
+    # once the trial workers release it, while the driver still stands in it.
+    entrypoint = (
+        'own=$(mktemp -d) && cp -r study analysis spec.yaml "$own" && cd "$own" && ' + run
+    )
     folder = stage(spec_path)
     try:
         return jobs.submit_job(
             entrypoint=entrypoint,
             runtime_env={"working_dir": str(folder), "env_vars": _forwarded_env()},
         )
+    except Exception as error:  # e.g. ray.exceptions.AuthenticationError: a wrong token
+        raise SubmitError(f"the cluster at {address} refused the job: {error}") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -1,6 +1,7 @@
 """Shared fixtures: tiny, seeded configurations so engine tests run in seconds on 2 CPUs."""
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -9,8 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-# Ray on these machines must keep to loopback (see README, "Ray and networking").
+# Ray keeps to loopback, and token authentication is on for every Ray the tests start.
+# Set before anything imports Ray: Ray reads the token once per process.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "token")
+os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(16))
 
 TINY = dict(
     hidden_dim=32, hidden_layers=2, batch_size=64, steps=40, eval_every=20, eval_samples=300

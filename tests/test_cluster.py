@@ -1,26 +1,24 @@
 """A real two-node Ray cluster on loopback, token auth on: submit a study as a Ray Job.
 
-Both nodes are `ray start --block` processes in their own sessions; the test records
-their pids and stops exactly those sessions. Ports lie outside Ray's worker range.
+The cluster is `ray.cluster_utils.Cluster` (a head with the dashboard and a second
+node, both raylets on 127.0.0.1). `ray start --address=...` cannot be used here: on this
+machine a joining node either refuses (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0) or resolves
+127.0.0.1 to the host's interface address (=1), which would leave loopback.
 """
 
 import os
-import secrets
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from ray.cluster_utils import Cluster
 
-from study import jobs
 from study.cli import main
 
-RAY = str(Path(sys.executable).parent / "ray")
-GCS_PORT, DASHBOARD_PORT = 6391, 8266
+GCS_PORT, DASHBOARD_PORT = 6391, 8266  # outside Ray's worker ports (10002-19999)
 ADDRESS = f"http://127.0.0.1:{DASHBOARD_PORT}"
 SPEC = {
     "name": "cluster",
@@ -31,80 +29,22 @@ SPEC = {
 }  # fmt: skip
 
 
-def start_node(args, env, log):
-    return subprocess.Popen([RAY, "start", "--block", *args], env=env, start_new_session=True,
-                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-
-
-def stop_session(process):
-    """Stop one `ray start --block` session by its pid: SIGTERM, then SIGKILL."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory, monkeypatch_module):
-    token = secrets.token_hex(16)
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token, "PATH": path,
-           "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # fmt: skip
-    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):  # what the test's own client uses
-        monkeypatch_module.setenv(name, env[name])
-    logs = tmp_path_factory.mktemp("ray-logs")
-    head = start_node(
-        ["--head", "--node-ip-address=127.0.0.1", f"--port={GCS_PORT}", "--num-cpus=1",
-         "--dashboard-host=127.0.0.1", f"--dashboard-port={DASHBOARD_PORT}",
-         "--include-dashboard=true", "--disable-usage-stats"],
-        env, open(logs / "head.log", "w"),
-    )  # fmt: skip
-    nodes = [head]
+def cluster():
+    patch = pytest.MonkeyPatch()  # token auth is on for all tests (conftest.py)
+    # The job's entrypoint runs `python` from the cluster's PATH: this venv's.
+    patch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    head = dict(num_cpus=1, gcs_server_port=GCS_PORT, node_ip_address="127.0.0.1",
+                include_dashboard=True, dashboard_host="127.0.0.1",
+                dashboard_port=DASHBOARD_PORT)  # fmt: skip
+    two_nodes = Cluster(initialize_head=True, head_node_args=head)
     try:
-        _wait_for_dashboard()
-        worker = start_node(
-            [f"--address=127.0.0.1:{GCS_PORT}", "--node-ip-address=127.0.0.1", "--num-cpus=1",
-             "--dashboard-agent-listen-port=52366", "--disable-usage-stats"],
-            env, open(logs / "worker.log", "w"),
-        )  # fmt: skip
-        nodes.append(worker)
-        _wait_for_nodes(2)
-        yield env
+        two_nodes.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+        two_nodes.wait_for_nodes()
+        yield two_nodes
     finally:
-        for process in reversed(nodes):
-            stop_session(process)
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    patch = pytest.MonkeyPatch()
-    yield patch
-    patch.undo()
-
-
-def _wait_for_dashboard(timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            jobs.list_jobs(ADDRESS)
-            return
-        except jobs.SubmitError:
-            time.sleep(1)
-    raise TimeoutError("the head node's dashboard did not come up")
-
-
-def _wait_for_nodes(count, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = subprocess.run([RAY, "status", f"--address=127.0.0.1:{GCS_PORT}"],
-                                capture_output=True, text=True)  # fmt: skip
-        if status.stdout.count("node_") >= count:
-            return
-        time.sleep(1)
-    raise TimeoutError(f"fewer than {count} nodes joined")
+        two_nodes.shutdown()
+        patch.undo()
 
 
 def test_study_submitted_as_a_job_runs_on_both_nodes(cluster, tmp_path, capsys):
@@ -128,9 +68,12 @@ def test_jobs_status_and_unknown_job(cluster, capsys):
     assert "no job 'raysubmit_nope'" in capsys.readouterr().err
 
 
-def test_submit_without_the_token_is_refused(cluster, tmp_path, monkeypatch):
-    monkeypatch.setenv("RAY_AUTH_TOKEN", "wrong-token")
+def test_submit_with_a_wrong_token_is_refused(cluster, tmp_path):
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(SPEC))
-    # A client with the wrong token gets a clear error and exit 2, not a job.
-    assert main(["submit", str(spec_path), "--address", ADDRESS]) == 2
+    env = {**os.environ, "RAY_AUTH_TOKEN": "wrong-token"}  # Ray reads it once per process
+    command = [sys.executable, "-m", "study.cli", "submit", str(spec_path), "--address", ADDRESS]
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    # A client without the cluster's token gets a clear error and exit 2, not a job.
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert "refused the job" in refused.stderr or "cannot reach" in refused.stderr
