@@ -167,7 +167,7 @@ def command_submit(args: argparse.Namespace) -> int:
     from study import jobs
 
     try:
-        job_id = jobs.submit(args.spec, args.address, args.out)
+        job_id = jobs.submit(args.spec, args.address, args.out, args.resume)
         print(f"submitted job {job_id}")
         if not args.wait:
             return 0
@@ -238,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--address", required=True, help=address_help)
     submit.add_argument("--out", help="results folder or URI every node can reach (s3://...)")
     submit.add_argument("--wait", action="store_true", help="follow the logs until it ends")
+    submit.add_argument("--resume", action="store_true", help="finish an interrupted study")
     submit.set_defaults(handler=command_submit)
     for name, text in (("jobs", "list the cluster's jobs"), ("status", "a job's status"),
                        ("stop", "stop a job")):  # fmt: skip

@@ -12,6 +12,7 @@ import os
 import shlex
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from study.results import resolve
@@ -62,7 +63,7 @@ def stage(spec_path: str) -> Path:
     return folder
 
 
-def submit(spec_path: str, address: str, output: str | None = None) -> str:
+def submit(spec_path: str, address: str, output: str | None = None, resume: bool = False) -> str:
     """Validate locally, then submit the study as a Ray Job; returns the job id."""
     try:
         load_spec(spec_path)
@@ -74,21 +75,31 @@ def submit(spec_path: str, address: str, output: str | None = None) -> str:
     run = "python -m study.cli run spec.yaml --address auto"
     if output:
         run += f" --output {shlex.quote(output)}"
+    if resume:
+        run += " --resume"
     # The driver runs from its own copy: Ray may clean the shared working_dir package up
     # once the trial workers release it, while the driver still stands in it.
-    entrypoint = (
-        'own=$(mktemp -d) && cp -r study analysis spec.yaml "$own" && cd "$own" && ' + run
-    )
+    entrypoint = 'own=$(mktemp -d) && cp -r study analysis spec.yaml "$own" && cd "$own" && ' + run
     folder = stage(spec_path)
+    runtime_env = {"working_dir": str(folder), "env_vars": _forwarded_env()}
     try:
-        return jobs.submit_job(
-            entrypoint=entrypoint,
-            runtime_env={"working_dir": str(folder), "env_vars": _forwarded_env()},
-        )
+        return _submit_when_ready(jobs, entrypoint, runtime_env)
     except Exception as error:  # e.g. ray.exceptions.AuthenticationError: a wrong token
         raise SubmitError(f"the cluster at {address} refused the job: {error}") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _submit_when_ready(jobs, entrypoint: str, runtime_env: dict, patience_s: float = 30.0):
+    """Submit; a cluster that just started may have no job agent yet, so retry that."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            return jobs.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
+        except RuntimeError as error:
+            if "No available agent" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
 
 
 def _forwarded_env() -> dict[str, str]:

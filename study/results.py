@@ -112,7 +112,12 @@ class ResultsStore:
         self.location = location if "://" in location else self.root
 
     def path(self, *parts: str) -> str:
+        """A path inside the store, for `self.fs`."""
         return "/".join([self.root.rstrip("/"), *parts])
+
+    def uri(self, *parts: str) -> str:
+        """A location inside the store for other tools (a URI when the store is remote)."""
+        return "/".join([self.location.rstrip("/"), *parts])
 
     def exists(self, name: str) -> bool:
         return self.fs.get_file_info(self.path(name)).type == pafs.FileType.File

@@ -194,7 +194,7 @@ def build_tuner(spec: StudySpec, store: ResultsStore, done: set[str], echo) -> t
     )  # fmt: skip
     run_config = tune.RunConfig(
         name=f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}",
-        storage_path=store.path("tune"),
+        storage_path=store.uri("tune"),
         failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
         verbose=0,
     )
@@ -255,4 +255,4 @@ def run_study(spec: StudySpec, address: str | None = None, resume: bool = False,
         failed = [result for result in grid if result.error is not None]
         if failed:
             echo(f"{len(failed)} trials failed after their retries; --resume runs them again")
-    return store.path("trials.parquet")
+    return store.uri("trials.parquet")

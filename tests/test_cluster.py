@@ -9,6 +9,7 @@ machine a joining node either refuses (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0) or r
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -16,6 +17,7 @@ import pytest
 import yaml
 from ray.cluster_utils import Cluster
 
+from study import jobs
 from study.cli import main
 
 GCS_PORT, DASHBOARD_PORT = 6391, 8266  # outside Ray's worker ports (10002-19999)
@@ -77,3 +79,32 @@ def test_submit_with_a_wrong_token_is_refused(cluster, tmp_path):
     # A client without the cluster's token gets a clear error and exit 2, not a job.
     assert refused.returncode == 2, refused.stderr[-2000:]
     assert "refused the job" in refused.stderr or "cannot reach" in refused.stderr
+
+
+def test_study_survives_losing_a_worker_node(cluster, tmp_path):
+    spec = {**SPEC, "name": "fault", "space": {"lr_g": [5e-4, 1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2]}}
+    spec["fixed"] = {**SPEC["fixed"], "steps": 1500}
+    spec_path, out = tmp_path / "spec.yaml", tmp_path / "out"
+    spec_path.write_text(yaml.safe_dump(spec))
+    job_id = jobs.submit(str(spec_path), ADDRESS, str(out))
+    worker = next(iter(cluster.worker_nodes))
+    deadline = time.monotonic() + 240
+    # Kill the worker node while trials are still running on it.
+    while time.monotonic() < deadline and not list(out.glob("parts/*.trials.parquet")):
+        time.sleep(0.5)
+    cluster.remove_node(worker, allow_graceful=False)
+    try:
+        while time.monotonic() < deadline and jobs.status(ADDRESS, job_id) in (
+            "PENDING",
+            "RUNNING",
+        ):
+            time.sleep(1)
+        assert jobs.status(ADDRESS, job_id) == "SUCCEEDED"
+        trials = pq.read_table(out / "trials.parquet").to_pandas()
+        history = pq.read_table(out / "history.parquet").to_pandas()
+        # Trials lost with the node were retried: every configuration exactly once.
+        assert len(trials) == 6 and trials.trial_id.is_unique
+        assert not history.duplicated(["trial_id", "step"]).any()
+    finally:
+        cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+        cluster.wait_for_nodes()

@@ -1,0 +1,79 @@
+"""Results and Tune's storage in an S3-compatible store (moto's server, on loopback)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pyarrow.fs as pafs
+import pytest
+import yaml
+
+from analysis.load import load
+
+PORT = 5055  # outside Ray's worker ports (10002-19999)
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+    "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
+}  # fmt: skip
+SPEC = {
+    "name": "s3study",
+    "fixed": dict(problem="ring8", hidden_dim=16, hidden_layers=1, batch_size=64, steps=200,
+                  eval_every=100, eval_samples=200),
+    "space": {"lr_g": [5e-4, 2e-3]},
+    "output": "s3://ganmap-test/studies/s3study",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """moto's S3 server in its own session (stopped by pid), with one empty bucket."""
+    server = Path(sys.executable).parent / "moto_server"
+    process = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(PORT)],
+                               start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    patch = pytest.MonkeyPatch()
+    try:
+        _wait_for(f"http://127.0.0.1:{PORT}/")
+        for name, value in S3_ENV.items():
+            patch.setenv(name, value)
+        store = pafs.S3FileSystem(endpoint_override=f"127.0.0.1:{PORT}", scheme="http",
+                                  allow_bucket_creation=True)  # fmt: skip
+        store.create_dir("ganmap-test")
+        yield store
+    finally:
+        patch.undo()
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _wait_for(url, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer")
+
+
+def test_study_writes_to_s3_and_analysis_reads_it_back(s3, tmp_path):
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(SPEC))
+    run = subprocess.run([sys.executable, "-m", "study.cli", "run", str(spec_path)],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, **S3_ENV})  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    listing = s3.get_file_info(pafs.FileSelector("ganmap-test/studies/s3study", recursive=True))
+    names = {info.path.removeprefix("ganmap-test/studies/s3study/") for info in listing}
+    # The Parquet tables, the spec and Ray Tune's own storage are all in the bucket...
+    assert {"trials.parquet", "history.parquet", "samples.parquet", "spec.yaml"} <= names
+    assert any(name.startswith("tune/") for name in names)
+    # ...and analysis reads them back from the s3:// URI.
+    results = load(SPEC["output"])
+    assert len(results.trials) == 2 and results.trials.trial_id.is_unique
+    assert len(results.history) == 2 * 3  # steps 0, 100, 200 per configuration
