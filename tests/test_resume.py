@@ -46,7 +46,9 @@ def rows(path):
     return pq.read_table(path).to_pandas() if path.exists() else None
 
 
-def test_interrupted_run_resumes_without_duplicates_or_recomputation(tmp_path):
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_interrupted_run_resumes_without_duplicates_or_recomputation(tmp_path, how):
+    """Ctrl-C, or a driver that dies outright (SIGKILL: no clean-up of its own)."""
     spec_path, out = tmp_path / "spec.yaml", tmp_path / "out"
     spec_path.write_text(yaml.safe_dump({**SPEC, "output": str(out)}))
     expected = sorted(trial_id(c) for c in expand(parse_spec({**SPEC, "output": str(out)})))
@@ -58,10 +60,10 @@ def test_interrupted_run_resumes_without_duplicates_or_recomputation(tmp_path):
             if done is not None and len(done) >= 2:
                 break
             time.sleep(0.5)
-        first.send_signal(signal.SIGINT)  # what Ctrl-C does
+        first.send_signal(how)
         first.wait(timeout=120)
     finally:
-        stop(first)
+        stop(first)  # also ends the embedded Ray a killed driver leaves behind
     before = rows(out / "trials.parquet")
     # The interruption landed mid-study: some configurations done, not all.
     assert before is not None and 2 <= len(before) < len(expected)
