@@ -88,3 +88,16 @@ def test_no_temporary_files_are_left_behind(tmp_path):
     store.merge_parts()
     leftovers = [p.name for p in tmp_path.rglob("*") if ".tmp-" in p.name]
     assert leftovers == []
+
+
+def test_a_running_study_is_readable_from_its_parts(tmp_path):
+    from analysis.load import load
+
+    store = ResultsStore(str(tmp_path))
+    part(store, "p1", "a")
+    store.merge_parts()
+    part(store, "p2", "b")  # finished, not merged yet: the study is still running
+    results = load(str(tmp_path))
+    # Merged and pending trials are both read, each once, with their history and samples.
+    assert sorted(results.trials.trial_id) == ["a", "b"]
+    assert len(results.history) == 4 and len(results.samples) == 4
