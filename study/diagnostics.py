@@ -25,6 +25,9 @@ class IntervalStats:
     """Running sums of per-member losses between evaluations; no device sync per step."""
 
     def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
         self.sums: dict[str, Tensor] = {}
         self.counts: dict[str, int] = {}
         self.last_grad_norm: dict[str, Tensor] = {}
@@ -35,6 +38,7 @@ class IntervalStats:
         self.counts[name] = self.counts.get(name, 0) + 1
 
     def record_gradient(self, name: str, grad: Tensor) -> None:
+        """Keep the latest gradient; its per-member norm is taken only when collected."""
         self.last_grad_norm[name] = grad
 
     def collect(self) -> dict[str, Tensor]:
@@ -42,7 +46,7 @@ class IntervalStats:
         values = {name: total / self.counts[name] for name, total in self.sums.items()}
         for name, grad in self.last_grad_norm.items():
             values[name] = grad.norm(dim=1)
-        self.__init__()
+        self.reset()
         return values
 
 
