@@ -71,8 +71,8 @@ def main() -> None:
     parser.add_argument("--cpus", type=int, default=2)
     args = parser.parse_args()
     start = time.perf_counter()
-    ray.init(num_cpus=args.cpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-             log_to_driver=False)  # fmt: skip
+    ray.init(address="local", num_cpus=args.cpus, include_dashboard=False,
+             _node_ip_address="127.0.0.1", log_to_driver=False)  # fmt: skip
     print(f"ray.init: {time.perf_counter() - start:.1f} s, {args.cpus} CPUs, 1 CPU per trial")
     header = ("layout", "configs", "trials", "wall s", "configs/h", "Ray overhead")
     print("{:<24} {:>7} {:>6} {:>7} {:>10} {:>12}".format(*header))

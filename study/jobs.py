@@ -66,20 +66,22 @@ def stage(spec_path: str) -> Path:
 def submit(spec_path: str, address: str, output: str | None = None, resume: bool = False) -> str:
     """Validate locally, then submit the study as a Ray Job; returns the job id."""
     try:
-        load_spec(spec_path)
+        spec = load_spec(spec_path)
     except SpecError as error:
         raise SubmitError(str(error)) from None
-    if output:
-        check_output(output)
+    location = output or spec.output_location
+    if "://" not in location and not os.path.isabs(location):
+        raise SubmitError(
+            f"results would go to {location!r}, inside the job's temporary working_dir: "
+            "pass --out with an absolute shared path or a URI (s3://...)"
+        )
+    check_output(location)
     jobs = client(address)
-    run = "python -m study.cli run spec.yaml --address auto"
+    entrypoint = "python -m study.cli run spec.yaml --address auto"
     if output:
-        run += f" --output {shlex.quote(output)}"
+        entrypoint += f" --output {shlex.quote(output)}"
     if resume:
-        run += " --resume"
-    # The driver runs from its own copy: Ray may clean the shared working_dir package up
-    # once the trial workers release it, while the driver still stands in it.
-    entrypoint = 'own=$(mktemp -d) && cp -r study analysis spec.yaml "$own" && cd "$own" && ' + run
+        entrypoint += " --resume"
     folder = stage(spec_path)
     runtime_env = {"working_dir": str(folder), "env_vars": _forwarded_env()}
     try:

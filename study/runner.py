@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import os
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -56,8 +57,11 @@ def connect(address: str | None) -> None:
         return
     if address:
         ray.init(address=address, log_to_driver=False)
-    else:
-        ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    else:  # "local": always a new instance, never a cluster that happens to run here
+        ray.init(
+            address="local", include_dashboard=False, _node_ip_address="127.0.0.1",
+            log_to_driver=False,
+        )  # fmt: skip
 
 
 def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialContext) -> dict:
@@ -243,10 +247,21 @@ def optuna_search(spec: StudySpec):
     return OptunaSearch(metric=spec.search.metric, mode=spec.search.mode, seed=spec.search.seed)
 
 
+def leave_ray_working_dir() -> None:
+    """A Ray Job's driver standing in the job's working_dir package moves to its own folder.
+
+    Ray may delete that package once the trial workers release it, and Tune needs a
+    current directory when it finishes (seen with `ray job submit` on Ray 2.60).
+    """
+    if "/runtime_resources/working_dir_files/" in os.getcwd():
+        os.chdir(tempfile.mkdtemp(prefix="ganmap-driver-"))
+
+
 def run_study(spec: StudySpec, address: str | None = None, resume: bool = False, echo=print):
     """Run (or finish, with `resume`) a study; returns the path of trials.parquet."""
-    store = ResultsStore(spec.output_location)
+    store = ResultsStore(spec.output_location)  # resolved before the driver may move
     done = prepare_output(store, spec, resume)
+    leave_ray_working_dir()
     connect(address)
     tuner = build_tuner(spec, store, done, echo)
     if tuner is not None:

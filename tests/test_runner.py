@@ -16,7 +16,13 @@ TINY_FIXED = dict(
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
     """One real Ray instance on loopback for the module; the runner joins it."""
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        log_to_driver=False,
+    )
     yield
     ray.shutdown()
 

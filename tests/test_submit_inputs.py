@@ -19,7 +19,7 @@ def spec(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--address", NOBODY], "cannot reach a Ray dashboard at http://127.0.0.1:8299"),
+        (["--address", NOBODY, "--out", "/tmp/x"], "cannot reach a Ray dashboard at http://"),
         (
             ["--address", NOBODY, "--out", "bogus://bucket/x"],
             "--out bogus://bucket/x: not a usable",
@@ -30,6 +30,11 @@ def spec(tmp_path):
 def test_submit_bad_address_or_uri(spec, capsys, args, message):
     assert main(["submit", spec, *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_submit_needs_a_location_every_node_can_reach(spec, capsys):
+    assert main(["submit", spec, "--address", NOBODY]) == 2
+    assert "pass --out with an absolute shared path or a URI" in capsys.readouterr().err
 
 
 def test_submit_bad_spec_is_caught_before_contacting_the_cluster(tmp_path, capsys):
