@@ -42,10 +42,6 @@ class StackedMLP:
                 chunks.append(fan_out)
         return chunks
 
-    @property
-    def num_params(self) -> int:
-        return sum(self.chunk_sizes)
-
     def init(self, generator: torch.Generator) -> Tensor:
         """One member's flat parameters, as nn.Linear initializes: U(-1/sqrt(in), 1/sqrt(in))."""
         chunks = []

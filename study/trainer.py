@@ -38,7 +38,7 @@ class MemberResult:
     stopped_early: bool = False
     wall_time_s: float = 0.0
     device: str = "cpu"
-    samples: list[list[float]] = field(default_factory=list)  # 2D problems: last samples
+    samples: list[list[float]] = field(default_factory=list)  # 2D: last points (lists once done)
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -103,6 +103,7 @@ def train(
                 evaluator.keep(index.to(device))
             if population.size == 0:
                 break
+    _samples_to_host(results)
     return results
 
 
@@ -197,15 +198,23 @@ def _with_noise(population: Population, x: Tensor) -> Tensor:
 def _record(step, values, evaluator, population, results, should_stop, elapsed) -> list[int]:
     """Append each live member's row (and 2D samples); return the members that go on."""
     keep = []
-    samples = evaluator.samples[:, :KEPT_SAMPLES].cpu().tolist() if evaluator.is_2d else None
     for position, (member, row) in enumerate(zip(population.members, to_rows(step, values))):
         result = results[member]
         result.history.append(row)
         result.steps_run, result.wall_time_s = step, elapsed
-        if samples is not None:
-            result.samples = samples[position]
+        if evaluator.is_2d:  # a view on the device; copied to the host once, at the end
+            result.samples = evaluator.samples[position, :KEPT_SAMPLES]
         if should_stop is not None and should_stop(member, result.history):
             result.stopped_early = step < result.config.steps
+            if evaluator.is_2d:  # don't keep the whole population's samples alive
+                result.samples = result.samples.clone()
         else:
             keep.append(position)
     return keep
+
+
+def _samples_to_host(results: list[MemberResult]) -> None:
+    """Each member's last samples as plain lists (one device-to-host copy per member)."""
+    for result in results:
+        if isinstance(result.samples, Tensor):
+            result.samples = result.samples.cpu().tolist()
