@@ -59,7 +59,7 @@ def command_train(args: argparse.Namespace) -> int:
     from study.labels import EarlyStopper, LabelThresholds, label_history
     from study.trainer import train
 
-    def progress(step, results):
+    def progress(step, results, _snapshot):
         row = results[0].history[-1]
         print(_progress_line(step, config.steps, row), file=sys.stderr, flush=True)
 

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from study import metrics
 from study.losses import LossPair
-from study.population import Population
+from study.population import Population, cpu_copy
 from study.streams import SeedStreams
 
 
@@ -98,6 +98,20 @@ class Evaluator:
             self.previous = self.previous[index]
         if self.previous_histogram is not None:
             self.previous_histogram = self.previous_histogram[index]
+
+    def state_dict(self) -> dict:
+        """The last evaluation's samples and histogram (drift and mode shift compare to them)."""
+        return {name: cpu_copy(getattr(self, name)) for name in RESUMABLE}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from `state`, after `keep` has selected the saved members."""
+        for name in RESUMABLE:
+            value = state[name]
+            setattr(self, name, None if value is None else value.to(self.latent.device))
+        self.samples = self.previous
+
+
+RESUMABLE = ("previous", "previous_histogram")  # the evaluator's state that evolves
 
 
 def to_rows(step: int, values: dict[str, Tensor]) -> list[dict[str, float]]:

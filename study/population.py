@@ -47,6 +47,15 @@ class StackedOptimizer:
         for name in ("lr", "beta1", "beta2", "exp_avg", "exp_avg_sq"):
             setattr(self, name, getattr(self, name)[index])
 
+    def state_dict(self) -> dict:
+        """The moments and step count; rates and betas come from the configs."""
+        return {"steps": self.steps, "exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps = state["steps"]
+        self.exp_avg = state["exp_avg"].to(self.exp_avg.device)
+        self.exp_avg_sq = state["exp_avg_sq"].to(self.exp_avg_sq.device)
+
 
 def _member_values(configs: list[TrainConfig], key: str, device: torch.device) -> Tensor:
     return torch.tensor([[getattr(c, key)] for c in configs], dtype=torch.float32, device=device)
@@ -109,6 +118,44 @@ class Population:
         if self.spectral is not None:
             self.spectral.keep(device_index)
         self.streams.keep(device_index)
+
+    def state_dict(self) -> dict:
+        """Everything that changes while training, on the CPU, for a checkpoint."""
+        return {
+            "members": list(self.members),
+            "g": cpu_copy(self.g),
+            "d": cpu_copy(self.d),
+            "g_opt": cpu_copy(self.g_opt.state_dict()),
+            "d_opt": cpu_copy(self.d_opt.state_dict()),
+            "spectral": None if self.spectral is None else cpu_copy(self.spectral.vectors),
+            "streams": self.streams.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from `state`, taken from a population built from the same configs."""
+        if self.members != list(range(len(self.members))):
+            raise ValueError("load_state_dict needs a freshly built population")
+        self.keep(torch.tensor(state["members"], dtype=torch.long))
+        device = self.g.device
+        self.g = state["g"].to(device).requires_grad_(True)
+        self.d = state["d"].to(device).requires_grad_(True)
+        self.g_opt.load_state_dict(state["g_opt"])
+        self.d_opt.load_state_dict(state["d_opt"])
+        if self.spectral is not None:
+            self.spectral.vectors = [vector.to(device) for vector in state["spectral"]]
+        self.streams.load_state_dict(state["streams"])
+
+
+def cpu_copy(value):
+    """Tensors, alone or in (nested) dicts and lists, copied to the CPU: a snapshot that
+    later in-place updates don't change."""
+    if isinstance(value, Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: cpu_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [cpu_copy(item) for item in value]
+    return value
 
 
 def build_models(config: TrainConfig, problem) -> tuple[StackedMLP, StackedMLP]:

@@ -25,7 +25,7 @@ from pyarrow import fs as pafs
 
 from study.config import TrainConfig
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 HYPERPARAMETERS = [
     ("problem", pa.string()), ("radius", pa.float64()), ("std", pa.float64()),
@@ -51,7 +51,8 @@ RUN_COLUMNS = [
     ("score", pa.float64()), ("steps_run", pa.int64()), ("stopped_early", pa.bool_()),
     ("stop_step", pa.int64()), ("stop_reason", pa.string()), ("wall_time_s", pa.float64()),
     ("device", pa.string()), ("node_id", pa.string()), ("pack_id", pa.string()),
-    ("pack_size", pa.int64()), ("ganmap_version", pa.string()), ("torch_version", pa.string()),
+    ("pack_size", pa.int64()), ("resumed_from_step", pa.int64()),
+    ("ganmap_version", pa.string()), ("torch_version", pa.string()),
     ("ray_version", pa.string()), ("schema_version", pa.int64()),
 ]  # fmt: skip
 KEY_COLUMNS = [("study", pa.string()), ("trial_id", pa.string())]

@@ -29,11 +29,14 @@ import ray  # noqa: E402
 import yaml  # noqa: E402
 from ray import tune  # noqa: E402
 
+from study import checkpoint  # noqa: E402
 from study.config import TrainConfig  # noqa: E402
 from study.expand import Pack, expand, make_packs, pack_size, trial_id  # noqa: E402
 from study.labels import EarlyStopper, LabelThresholds, label_history  # noqa: E402
 from study.results import TRIALS_SCHEMA, ResultsStore, rows_for_member, score  # noqa: E402
 from study.spec import SpecError, StudySpec  # noqa: E402
+
+CHECKPOINT_FILE = "population.pt"
 
 # ganmap's Parquet replaces Tune's per-trial result files, whose absence Tune would report.
 logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
@@ -49,6 +52,7 @@ class TrialContext:
     early_stop: bool
     use_gpu: bool
     fixed: dict
+    checkpoint_every: int = 0  # evaluations between population checkpoints; 0: none
 
 
 def connect(address: str | None) -> None:
@@ -65,7 +69,11 @@ def connect(address: str | None) -> None:
 
 
 def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialContext) -> dict:
-    """Train one population inside a trial, label it, write its part; report as it goes."""
+    """Train one population inside a trial, label it, write its part; report as it goes.
+
+    Every `checkpoint_every` evaluations the population's state goes to Tune as a trial
+    checkpoint; a retried trial (its worker died) continues from the last one.
+    """
     import torch
 
     from study.trainer import train
@@ -73,19 +81,25 @@ def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialCont
     budgets = [c.steps for c in configs]
     stopper = EarlyStopper([c.loss for c in configs], budgets, context.thresholds)
     device = "cuda" if context.use_gpu and torch.cuda.is_available() else "cpu"
+    resume_from = restored_state(device)
 
-    def report(step: int, results) -> None:
+    def report(step: int, results, snapshot) -> None:
         live = sum(r.steps_run == step and not r.stopped_early for r in results)
         latest = [r.history[-1] for r in results if r.history]
         metrics = {"step": step, "members": len(configs), "live": live}
         metrics["score"] = max(score(row) for row in latest)
         if len(configs) == 1:  # what an Optuna metric may name
             metrics |= {f"final_{k}": float(v) for k, v in latest[0].items() if k != "step"}
-        tune.report(metrics)
+        if live and step < configs[0].steps and checkpoint_due(step, configs[0], context):
+            with tempfile.TemporaryDirectory() as folder:
+                checkpoint.save(snapshot(), os.path.join(folder, CHECKPOINT_FILE))
+                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+        else:
+            tune.report(metrics)
 
     results = train(
         configs, should_stop=stopper if context.early_stop else None,
-        device=device, on_evaluation=report,
+        device=device, on_evaluation=report, resume_from=resume_from,
     )  # fmt: skip
     node_id = ray.get_runtime_context().get_node_id()
     trials, details = [], {"history": [], "samples": []}
@@ -103,6 +117,7 @@ def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialCont
             "node_id": node_id,
             "pack_id": pack_id,
             "pack_size": len(configs),
+            "resumed_from_step": resume_from["step"] if resume_from else None,
             **versions(),
         }
         trial, rows = rows_for_member(
@@ -116,6 +131,24 @@ def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialCont
     if len(trials) == 1:
         summary.update({k: v for k, v in trials[0].items() if isinstance(v, (int, float))})
     return summary
+
+
+def checkpoint_due(step: int, config: TrainConfig, context: TrialContext) -> bool:
+    every = context.checkpoint_every
+    return every > 0 and (step // config.eval_every) % every == 0
+
+
+def restored_state(device: str) -> dict | None:
+    """The population state of this trial's last checkpoint when Tune retries it."""
+    saved = tune.get_checkpoint()
+    if saved is None:
+        return None
+    with saved.as_directory() as folder:
+        state = checkpoint.load(os.path.join(folder, CHECKPOINT_FILE))
+    if state["device_type"] != device:  # random streams differ between device types
+        print(f"checkpoint taken on {state['device_type']}, trial on {device}: starting over")
+        return None
+    return state
 
 
 def run_pack(tune_config: dict, packs: dict[str, Pack], context: TrialContext) -> None:
@@ -194,12 +227,13 @@ def build_tuner(spec: StudySpec, store: ResultsStore, done: set[str], echo) -> t
     resources = {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus if has_gpu else 0.0}
     context = TrialContext(
         spec.name, store.location, spec.thresholds, spec.early_stopping.enabled,
-        resources["gpu"] > 0, dict(spec.fixed),
+        resources["gpu"] > 0, dict(spec.fixed), spec.resources.checkpoint_every,
     )  # fmt: skip
     run_config = tune.RunConfig(
         name=f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}",
         storage_path=store.uri("tune"),
         failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
         verbose=0,
     )
     if spec.search.algorithm == "optuna":

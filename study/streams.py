@@ -46,6 +46,16 @@ class SeedStreams:
         self.member_slot = torch.tensor([remap[s] for s in slots.tolist()], device=slots.device)
         self._refresh()
 
+    def state_dict(self) -> dict:
+        """Each live seed's generator state, to continue the same streams after a restart."""
+        return {"seeds": list(self.seeds), "states": [g.get_state() for g in self.generators]}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state["seeds"] != self.seeds:
+            raise ValueError(f"stream seeds differ: saved {state['seeds']}, here {self.seeds}")
+        for generator, saved in zip(self.generators, state["states"]):
+            generator.set_state(saved)
+
     def _refresh(self) -> None:
         count = len(self.member_slot)
         self._identity = count == len(self.seeds) and bool(

@@ -4,7 +4,8 @@ Reads top to bottom: per generator update, a round of `d_steps` D updates every
 `g_steps` G updates (the D:G ratio), one G update, and every `eval_every` updates an
 evaluation, after which `should_stop` may remove members. The history starts with an
 evaluation of the initial state at step 0, whose losses and gradients come from one
-probe of each update without applying it. No Ray here.
+probe of each update without applying it. A run can continue from a checkpoint taken
+after any evaluation (see `study.checkpoint`). No Ray here.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 from torch import Tensor
 
+from study import checkpoint
 from study.config import TrainConfig
 from study.diagnostics import Evaluator, IntervalStats, to_rows
 from study.losses import LOSSES, LossPair
@@ -25,6 +28,8 @@ from study.regularizers import PenaltyInputs
 
 # should_stop(member index, its history so far) -> stop now?
 StopRule = Callable[[int, list[dict]], bool]
+# on_evaluation(step, results, snapshot): snapshot() -> the training state (a checkpoint)
+EvaluationHook = Callable[[int, list["MemberResult"], Callable[[], dict]], None]
 KEPT_SAMPLES = 500  # generated points kept per member for scatter plots (2D problems)
 
 
@@ -66,9 +71,14 @@ def train(
     configs: Sequence[TrainConfig],
     should_stop: StopRule | None = None,
     device: str | torch.device | None = None,
-    on_evaluation: Callable[[int, list[MemberResult]], None] | None = None,
+    on_evaluation: EvaluationHook | None = None,
+    resume_from: dict | None = None,
 ) -> list[MemberResult]:
-    """Train every config as one population; results are in the order of `configs`."""
+    """Train every config as one population; results are in the order of `configs`.
+
+    `on_evaluation(step, results, snapshot)` runs after each evaluation; `snapshot()`
+    returns the whole training state, which `resume_from` continues exactly.
+    """
     check_shared_structure(configs)
     config = configs[0]
     device = resolve_device(device)
@@ -78,12 +88,18 @@ def train(
     evaluator = Evaluator(population, problem, loss, configs, config.eval_samples)
     stats = IntervalStats()
     results = [MemberResult(c, device=str(device)) for c in configs]
-    start = time.perf_counter()
-    d_update(population, loss, config.batch_size, stats, apply=False)  # probe the start
-    g_update(population, loss, config, stats, apply=False)
-    initial = evaluator.evaluate(population, stats.collect())
-    _record(0, initial, evaluator, population, results, None, 0.0)
-    for step in range(1, config.steps + 1):
+    if resume_from is None:
+        first, start = 1, time.perf_counter()
+        d_update(population, loss, config.batch_size, stats, apply=False)  # probe the start
+        g_update(population, loss, config, stats, apply=False)
+        initial = evaluator.evaluate(population, stats.collect())
+        _record(0, initial, evaluator, population, results, None, 0.0)
+    else:
+        step, elapsed = checkpoint.restore(
+            resume_from, configs, population, evaluator, results, should_stop
+        )
+        first, start = step + 1, time.perf_counter() - elapsed
+    for step in range(first, config.steps + 1):
         # --- D updates: d_steps of them every g_steps G updates ---
         if (step - 1) % config.g_steps == 0:
             for _ in range(config.d_steps):
@@ -95,12 +111,15 @@ def train(
             values = evaluator.evaluate(population, stats.collect())
             elapsed = time.perf_counter() - start
             keep = _record(step, values, evaluator, population, results, should_stop, elapsed)
-            if on_evaluation is not None:
-                on_evaluation(step, results)
             if len(keep) < population.size:
                 index = torch.tensor(keep, dtype=torch.long)
                 population.keep(index)
                 evaluator.keep(index.to(device))
+            if on_evaluation is not None:
+                state = partial(
+                    checkpoint.snapshot, step, elapsed, configs, population, evaluator, results
+                )
+                on_evaluation(step, results, state)
             if population.size == 0:
                 break
     _samples_to_host(results)

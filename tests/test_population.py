@@ -19,7 +19,7 @@ MEMBERS = [  # (lr_g, lr_d, seed): two members share a seed, so they share data 
 
 
 def configs(**extra):
-    return [TrainConfig(**TINY, **extra, lr_g=g, lr_d=d, seed=s) for g, d, s in MEMBERS]
+    return [TrainConfig(**{**TINY, **extra}, lr_g=g, lr_d=d, seed=s) for g, d, s in MEMBERS]
 
 
 def same_row(a: dict, b: dict) -> bool:

@@ -6,12 +6,16 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
+import psutil
 import pyarrow.parquet as pq
 import pytest
+import torch
 import yaml
 
 from study.expand import expand, trial_id
 from study.spec import parse_spec
+from study.trainer import train
 
 SPEC = {
     "name": "resumable",
@@ -84,3 +88,65 @@ def test_interrupted_run_resumes_without_duplicates_or_recomputation(tmp_path, h
     kept = after.set_index("trial_id").loc[before.trial_id]
     assert kept.wall_time_s.tolist() == pytest.approx(before.wall_time_s.tolist())
     assert f"{len(before)} done" in output
+
+
+CHECKPOINTED = {
+    "name": "checkpointed",
+    "fixed": dict(problem="ring8", hidden_dim=32, hidden_layers=2, batch_size=128,
+                  steps=3000, eval_every=50, eval_samples=300),
+    "space": {"lr_g": [5e-4, 2e-3]},
+    "early_stopping": {"enabled": False},
+    "resources": {"pack": 2, "max_failures": 1, "checkpoint_every": 2},
+}  # fmt: skip
+
+
+def trial_workers(driver):
+    """The Tune trial actors among the driver's descendants (title `ray::ImplicitFunc...`)."""
+    found = []
+    for process in psutil.Process(driver.pid).children(recursive=True):
+        try:
+            if "ImplicitFunc" in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def train_single_threaded(configs):
+    """The trainer with one intra-op thread, as in a one-CPU trial worker."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return train(configs)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_killed_trial_worker_continues_from_its_population_checkpoint(tmp_path):
+    """Tune retries the pack, which resumes mid-run and ends exactly as if never killed."""
+    spec = {**CHECKPOINTED, "output": str(tmp_path / "out")}
+    spec_path, out = tmp_path / "spec.yaml", tmp_path / "out"
+    spec_path.write_text(yaml.safe_dump(spec))
+    driver = ganmap("run", str(spec_path))
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not list(out.glob("tune/*/*/checkpoint_*")):
+            time.sleep(0.2)
+        workers = trial_workers(driver)
+        assert len(workers) == 1 and not (out / "trials.parquet").exists()
+        workers[0].kill()  # the worker dies mid-pack, after a checkpoint
+        output, _ = driver.communicate(timeout=300)
+    finally:
+        stop(driver)
+    assert driver.returncode == 0, output
+    trials = rows(out / "trials.parquet").set_index("trial_id")
+    history = rows(out / "history.parquet")
+    # The pack was retried from a checkpoint taken mid-run, not from the start.
+    resumed_at = trials.resumed_from_step.unique()
+    assert len(resumed_at) == 1 and 0 < resumed_at[0] < 3000 and resumed_at[0] % 100 == 0
+    # And it ends as an uninterrupted run of the same configurations, bit for bit.
+    configs = expand(parse_spec(spec))
+    for config, result in zip(configs, train_single_threaded(configs)):
+        saved = history[history.trial_id == trial_id(config)].drop(columns=["study", "trial_id"])
+        expected = pd.DataFrame(result.history).reindex(columns=saved.columns)
+        pd.testing.assert_frame_equal(saved.reset_index(drop=True), expected, check_dtype=False)
