@@ -52,7 +52,7 @@ class TrialContext:
     early_stop: bool
     use_gpu: bool
     fixed: dict
-    checkpoint_every: int = 0  # evaluations between population checkpoints; 0: none
+    checkpoint_every_s: float = 0.0  # seconds between population checkpoints; 0: none
 
 
 def connect(address: str | None) -> None:
@@ -71,8 +71,9 @@ def connect(address: str | None) -> None:
 def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialContext) -> dict:
     """Train one population inside a trial, label it, write its part; report as it goes.
 
-    Every `checkpoint_every` evaluations the population's state goes to Tune as a trial
-    checkpoint; a retried trial (its worker died) continues from the last one.
+    Every `checkpoint_every_s` seconds, at the next evaluation, the population's state
+    goes to Tune as a trial checkpoint; a retried trial (its worker died) continues from
+    the last one.
     """
     import torch
 
@@ -82,15 +83,20 @@ def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialCont
     stopper = EarlyStopper([c.loss for c in configs], budgets, context.thresholds)
     device = "cuda" if context.use_gpu and torch.cuda.is_available() else "cpu"
     resume_from = restored_state(device)
+    last_checkpoint = time.monotonic()
 
     def report(step: int, results, snapshot) -> None:
+        nonlocal last_checkpoint
         live = sum(r.steps_run == step and not r.stopped_early for r in results)
         latest = [r.history[-1] for r in results if r.history]
         metrics = {"step": step, "members": len(configs), "live": live}
         metrics["score"] = max(score(row) for row in latest)
         if len(configs) == 1:  # what an Optuna metric may name
             metrics |= {f"final_{k}": float(v) for k, v in latest[0].items() if k != "step"}
-        if live and step < configs[0].steps and checkpoint_due(step, configs[0], context):
+        every = context.checkpoint_every_s
+        due = every > 0 and time.monotonic() - last_checkpoint >= every
+        if due and live and step < configs[0].steps:
+            last_checkpoint = time.monotonic()
             with tempfile.TemporaryDirectory() as folder:
                 checkpoint.save(snapshot(), os.path.join(folder, CHECKPOINT_FILE))
                 tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
@@ -131,11 +137,6 @@ def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialCont
     if len(trials) == 1:
         summary.update({k: v for k, v in trials[0].items() if isinstance(v, (int, float))})
     return summary
-
-
-def checkpoint_due(step: int, config: TrainConfig, context: TrialContext) -> bool:
-    every = context.checkpoint_every
-    return every > 0 and (step // config.eval_every) % every == 0
 
 
 def restored_state(device: str) -> dict | None:
@@ -227,7 +228,7 @@ def build_tuner(spec: StudySpec, store: ResultsStore, done: set[str], echo) -> t
     resources = {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus if has_gpu else 0.0}
     context = TrialContext(
         spec.name, store.location, spec.thresholds, spec.early_stopping.enabled,
-        resources["gpu"] > 0, dict(spec.fixed), spec.resources.checkpoint_every,
+        resources["gpu"] > 0, dict(spec.fixed), spec.resources.checkpoint_every_s,
     )  # fmt: skip
     run_config = tune.RunConfig(
         name=f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}",

@@ -86,8 +86,8 @@ class Resources(BaseModel):
         None, ge=1, le=4096, description="configurations per trial (default: 8 CPU, 256 GPU)"
     )
     max_failures: int = Field(2, ge=0, description="retries of a trial whose worker died")
-    checkpoint_every: int = Field(
-        10, ge=0, description="evaluations between a trial's population checkpoints (0: none)"
+    checkpoint_every_s: float = Field(
+        300, ge=0, description="seconds between a trial's population checkpoints (0: none)"
     )
 
 

@@ -75,6 +75,8 @@ BAD = [
      "'random' or 'optuna'"),
     ({**GOOD, "fixed": {"steps": 100, "lr_g": 1e-3}}, "keys both fixed and searched: ['lr_g']"),
     ({**GOOD, "labels": {"windw": 3}}, "windw"),
+    ({**GOOD, "resources": {"checkpoint_every_s": -1}}, "resources.checkpoint_every_s: Input "
+     "should be greater than or equal to 0"),
 ]  # fmt: skip
 
 
