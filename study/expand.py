@@ -64,6 +64,7 @@ class Pack:
 
     pack_id: str
     configs: tuple[TrainConfig, ...]
+    checkpoint: str | None = None  # a population checkpoint an earlier run left (--resume)
 
 
 def pack_size(spec: StudySpec, cluster_has_gpu: bool) -> int:

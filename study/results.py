@@ -15,6 +15,7 @@ half-written file, and merging de-duplicates by trial id, so nothing lands twice
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import uuid
@@ -26,6 +27,8 @@ from pyarrow import fs as pafs
 from study.config import TrainConfig
 
 SCHEMA_VERSION = 2
+# A population checkpoint folder holds the state and a small index naming its pack and step.
+CHECKPOINT_FILE, CHECKPOINT_INDEX = "population.pt", "pack.json"
 
 HYPERPARAMETERS = [
     ("problem", pa.string()), ("radius", pa.float64()), ("std", pa.float64()),
@@ -116,6 +119,10 @@ class ResultsStore:
         """A path inside the store, for `self.fs`."""
         return "/".join([self.root.rstrip("/"), *parts])
 
+    def name(self, path: str) -> str:
+        """A `self.fs` path as a name inside the store (the inverse of `path`)."""
+        return path[len(self.root.rstrip("/")) + 1 :]
+
     def uri(self, *parts: str) -> str:
         """A location inside the store for other tools (a URI when the store is remote)."""
         return "/".join([self.location.rstrip("/"), *parts])
@@ -151,6 +158,29 @@ class ResultsStore:
             table = to_table(details.get(name, []), schema)
             self.write_table(f"parts/{pack_id}.{name}.parquet", table)
         self.write_table(f"parts/{pack_id}.trials.parquet", to_table(trials, TRIALS_SCHEMA))
+
+    def pack_checkpoints(self) -> dict[str, str]:
+        """The latest complete population checkpoint of each pack in the study's Tune
+        storage, as {pack_id: path inside the store}: what earlier runs left behind.
+
+        A checkpoint whose index is unreadable, or whose state file's size differs from
+        the index's, was cut short (its writer died while copying it) and is ignored.
+        """
+        selector = pafs.FileSelector(self.path("tune"), recursive=True, allow_not_found=True)
+        sizes = {self.name(info.path): info.size for info in self.fs.get_file_info(selector)}
+        latest: dict[str, tuple[int, str]] = {}
+        for name in sizes:
+            if not name.endswith(f"/{CHECKPOINT_INDEX}"):
+                continue
+            state = name.removesuffix(CHECKPOINT_INDEX) + CHECKPOINT_FILE
+            try:
+                saved = json.loads(self.read_bytes(name))
+            except ValueError:
+                continue
+            complete = sizes.get(state) == saved["bytes"]
+            if complete and saved["step"] > latest.get(saved["pack_id"], (-1, ""))[0]:
+                latest[saved["pack_id"]] = (saved["step"], state)
+        return {pack_id: state for pack_id, (_, state) in latest.items()}
 
     def part_ids(self) -> list[str]:
         selector = pafs.FileSelector(self.path("parts"), allow_not_found=True)

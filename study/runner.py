@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import io
+import json
 import os
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 # A local study binds loopback only; Tune's own console output and per-trial loggers
 # are replaced by ganmap's progress and Parquet files. Set before Ray is imported.
@@ -33,10 +36,15 @@ from study import checkpoint  # noqa: E402
 from study.config import TrainConfig  # noqa: E402
 from study.expand import Pack, expand, make_packs, pack_size, trial_id  # noqa: E402
 from study.labels import EarlyStopper, LabelThresholds, label_history  # noqa: E402
-from study.results import TRIALS_SCHEMA, ResultsStore, rows_for_member, score  # noqa: E402
+from study.results import (  # noqa: E402
+    CHECKPOINT_FILE,
+    CHECKPOINT_INDEX,
+    TRIALS_SCHEMA,
+    ResultsStore,
+    rows_for_member,
+    score,
+)
 from study.spec import SpecError, StudySpec  # noqa: E402
-
-CHECKPOINT_FILE = "population.pt"
 
 # ganmap's Parquet replaces Tune's per-trial result files, whose absence Tune would report.
 logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
@@ -68,12 +76,14 @@ def connect(address: str | None) -> None:
         )  # fmt: skip
 
 
-def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialContext) -> dict:
+def train_and_write(
+    configs: list[TrainConfig], pack_id: str, context: TrialContext, saved: str | None = None
+) -> dict:
     """Train one population inside a trial, label it, write its part; report as it goes.
 
     Every `checkpoint_every_s` seconds, at the next evaluation, the population's state
     goes to Tune as a trial checkpoint; a retried trial (its worker died) continues from
-    the last one.
+    the last one, and a first attempt from `saved`, a checkpoint an earlier run left.
     """
     import torch
 
@@ -82,7 +92,7 @@ def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialCont
     budgets = [c.steps for c in configs]
     stopper = EarlyStopper([c.loss for c in configs], budgets, context.thresholds)
     device = "cuda" if context.use_gpu and torch.cuda.is_available() else "cpu"
-    resume_from = restored_state(device)
+    resume_from = restored_state(device, context.location, saved)
     last_checkpoint = time.monotonic()
 
     def report(step: int, results, snapshot) -> None:
@@ -98,7 +108,10 @@ def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialCont
         if due and live and step < configs[0].steps:
             last_checkpoint = time.monotonic()
             with tempfile.TemporaryDirectory() as folder:
-                checkpoint.save(snapshot(), os.path.join(folder, CHECKPOINT_FILE))
+                state_file = Path(folder, CHECKPOINT_FILE)
+                checkpoint.save(snapshot(), state_file)
+                index = {"pack_id": pack_id, "step": step, "bytes": state_file.stat().st_size}
+                Path(folder, CHECKPOINT_INDEX).write_text(json.dumps(index))
                 tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
         else:
             tune.report(metrics)
@@ -139,13 +152,17 @@ def train_and_write(configs: list[TrainConfig], pack_id: str, context: TrialCont
     return summary
 
 
-def restored_state(device: str) -> dict | None:
-    """The population state of this trial's last checkpoint when Tune retries it."""
-    saved = tune.get_checkpoint()
-    if saved is None:
+def restored_state(device: str, location: str, saved: str | None) -> dict | None:
+    """The state to continue from: this trial's last checkpoint when Tune retries it,
+    else `saved` (a path in the study's store), else None (start from scratch)."""
+    retry = tune.get_checkpoint()
+    if retry is not None:
+        with retry.as_directory() as folder:
+            state = checkpoint.load(os.path.join(folder, CHECKPOINT_FILE))
+    elif saved is not None:
+        state = checkpoint.load(io.BytesIO(ResultsStore(location).read_bytes(saved)))
+    else:
         return None
-    with saved.as_directory() as folder:
-        state = checkpoint.load(os.path.join(folder, CHECKPOINT_FILE))
     if state["device_type"] != device:  # random streams differ between device types
         print(f"checkpoint taken on {state['device_type']}, trial on {device}: starting over")
         return None
@@ -155,7 +172,7 @@ def restored_state(device: str) -> dict | None:
 def run_pack(tune_config: dict, packs: dict[str, Pack], context: TrialContext) -> None:
     """Tune trainable of grid/random studies: one pack, trained as one population."""
     pack = packs[tune_config["pack"]]
-    tune.report(train_and_write(list(pack.configs), pack.pack_id, context))
+    tune.report(train_and_write(list(pack.configs), pack.pack_id, context, pack.checkpoint))
 
 
 def run_suggestion(tune_config: dict, context: TrialContext) -> None:
@@ -249,7 +266,7 @@ def build_tuner(spec: StudySpec, store: ResultsStore, done: set[str], echo) -> t
         configs = expand(spec)
         total = len(configs)
         pending = [c for c in configs if trial_id(c) not in done]
-        packs = {p.pack_id: p for p in make_packs(pending, pack_size(spec, has_gpu))}
+        packs = with_checkpoints(make_packs(pending, pack_size(spec, has_gpu)), store, echo)
         remaining = len(pending)
         trainable = tune.with_parameters(run_pack, packs=packs, context=context)
         param_space = {"pack": tune.grid_search(sorted(packs))}
@@ -262,6 +279,19 @@ def build_tuner(spec: StudySpec, store: ResultsStore, done: set[str], echo) -> t
         tune.with_resources(trainable, resources),
         param_space=param_space, tune_config=tune_config, run_config=run_config,
     )  # fmt: skip
+
+
+def with_checkpoints(packs: list[Pack], store: ResultsStore, echo) -> dict[str, Pack]:
+    """Packs by id, each with the checkpoint an earlier run left for it, if any.
+
+    Packs are whole-pack results and cut at fixed boundaries, so a pack still pending
+    after a crash has the same members, and id, as before.
+    """
+    saved = store.pack_checkpoints()
+    found = sum(p.pack_id in saved for p in packs)
+    if found:
+        echo(f"{found} unfinished trials continue from their checkpoints")
+    return {p.pack_id: dataclasses.replace(p, checkpoint=saved.get(p.pack_id)) for p in packs}
 
 
 def optuna_domain(domain):

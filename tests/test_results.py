@@ -1,5 +1,7 @@
 """The results store: atomic parts, merged once per trial id, crash-safe."""
 
+import json
+
 import pyarrow.parquet as pq
 
 from study.config import TrainConfig
@@ -101,3 +103,26 @@ def test_a_running_study_is_readable_from_its_parts(tmp_path):
     # Merged and pending trials are both read, each once, with their history and samples.
     assert sorted(results.trials.trial_id) == ["a", "b"]
     assert len(results.history) == 4 and len(results.samples) == 4
+
+
+def saved_checkpoint(store, folder, pack_id, step, state=b"0123456789", size=10):
+    """A checkpoint folder as a trial leaves it in Tune's storage: state file plus index."""
+    store.write_bytes(f"{folder}/population.pt", state)
+    index = {"pack_id": pack_id, "step": step, "bytes": size}
+    store.write_bytes(f"{folder}/pack.json", json.dumps(index).encode())
+
+
+def test_pack_checkpoints_finds_each_packs_latest_complete_checkpoint(tmp_path):
+    store = ResultsStore(str(tmp_path))
+    saved_checkpoint(store, "tune/run-1/trial_a/checkpoint_000003", "pack-a", 300)
+    saved_checkpoint(store, "tune/run-2/trial_a/checkpoint_000001", "pack-a", 500)
+    saved_checkpoint(store, "tune/run-2/trial_b/checkpoint_000002", "pack-b", 200)
+    saved_checkpoint(store, "tune/run-3/trial_b/checkpoint_000004", "pack-b", 400, size=99)
+    store.write_bytes("tune/run-3/trial_c/checkpoint_000000/pack.json", b'{"pack_id": "pa')
+    # Per pack the highest step wins; a state file cut short and a torn index are skipped.
+    assert store.pack_checkpoints() == {
+        "pack-a": "tune/run-2/trial_a/checkpoint_000001/population.pt",
+        "pack-b": "tune/run-2/trial_b/checkpoint_000002/population.pt",
+    }
+    # A study that never checkpointed has none.
+    assert ResultsStore(str(tmp_path / "fresh")).pack_checkpoints() == {}

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import psutil
@@ -14,6 +15,7 @@ import torch
 import yaml
 
 from study.expand import expand, trial_id
+from study.results import ResultsStore
 from study.spec import parse_spec
 from study.trainer import train
 
@@ -122,26 +124,47 @@ def train_single_threaded(configs):
         torch.set_num_threads(threads)
 
 
-def test_killed_trial_worker_continues_from_its_population_checkpoint(tmp_path):
-    """Tune retries the pack, which resumes mid-run and ends exactly as if never killed."""
+def wait_for_checkpoint(driver, out: Path) -> None:
+    """Return once a complete population checkpoint is in the study's storage."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and driver.poll() is None:
+        if ResultsStore(str(out)).pack_checkpoints():
+            return
+        time.sleep(0.2)
+    raise AssertionError("no population checkpoint appeared while the study ran")
+
+
+@pytest.mark.parametrize("victim", ["trial worker", "driver"])
+def test_killed_mid_pack_continues_from_its_population_checkpoint(tmp_path, victim):
+    """A retried trial (worker died) or `--resume` (driver died) continues the pack
+    mid-run from its checkpoint and ends exactly as if never interrupted."""
     spec = {**CHECKPOINTED, "output": str(tmp_path / "out")}
     spec_path, out = tmp_path / "spec.yaml", tmp_path / "out"
     spec_path.write_text(yaml.safe_dump(spec))
-    driver = ganmap("run", str(spec_path))
+    driver, resumed = ganmap("run", str(spec_path)), None
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not list(out.glob("tune/*/*/checkpoint_*")):
-            time.sleep(0.2)
-        workers = trial_workers(driver)
-        assert len(workers) == 1 and not (out / "trials.parquet").exists()
-        workers[0].kill()  # the worker dies mid-pack, after a checkpoint
-        output, _ = driver.communicate(timeout=300)
+        wait_for_checkpoint(driver, out)
+        # Killed mid-pack: a checkpoint is saved, the pack's results are not.
+        assert not (out / "trials.parquet").exists()
+        if victim == "trial worker":
+            (worker,) = trial_workers(driver)
+            worker.kill()
+            output, _ = driver.communicate(timeout=300)
+            finished = driver
+        else:
+            stop(driver)  # the driver and its embedded Ray die at once
+            resumed = ganmap("run", str(spec_path), "--resume")
+            output, _ = resumed.communicate(timeout=300)
+            finished = resumed
+            assert "1 unfinished trials continue from their checkpoints" in output
     finally:
         stop(driver)
-    assert driver.returncode == 0, output
+        if resumed is not None:
+            stop(resumed)
+    assert finished.returncode == 0, output
     trials = rows(out / "trials.parquet").set_index("trial_id")
     history = rows(out / "history.parquet")
-    # The pack was retried from a checkpoint taken mid-run, not from the start.
+    # The pack continued from a checkpoint taken mid-run, not from the start.
     resumed_at = trials.resumed_from_step.unique()
     assert len(resumed_at) == 1 and 0 < resumed_at[0] < 3000 and resumed_at[0] % 50 == 0
     # And it ends as an uninterrupted run of the same configurations, bit for bit.
