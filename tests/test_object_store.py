@@ -1,5 +1,6 @@
 """Results and Tune's storage in an S3-compatible store (moto's server, on loopback)."""
 
+import io
 import os
 import signal
 import subprocess
@@ -13,6 +14,8 @@ import pytest
 import yaml
 
 from analysis.load import load
+from study import checkpoint
+from study.results import ResultsStore
 
 PORT = 5055  # outside Ray's worker ports (10002-19999)
 S3_ENV = {
@@ -24,6 +27,7 @@ SPEC = {
     "fixed": dict(problem="ring8", hidden_dim=16, hidden_layers=1, batch_size=64, steps=200,
                   eval_every=100, eval_samples=200),
     "space": {"lr_g": [5e-4, 2e-3]},
+    "resources": {"checkpoint_every_s": 0.001},  # a population checkpoint at step 100
     "output": "s3://ganmap-test/studies/s3study",
 }  # fmt: skip
 
@@ -77,3 +81,8 @@ def test_study_writes_to_s3_and_analysis_reads_it_back(s3, tmp_path):
     results = load(SPEC["output"])
     assert len(results.trials) == 2 and results.trials.trial_id.is_unique
     assert len(results.history) == 2 * 3  # steps 0, 100, 200 per configuration
+    # The pack's population checkpoint is in the bucket too, found and read back from it.
+    store = ResultsStore(SPEC["output"])
+    (saved,) = store.pack_checkpoints().values()
+    state = checkpoint.load(io.BytesIO(store.read_bytes(saved)))
+    assert state["step"] == 100 and len(state["configs"]) == 2
