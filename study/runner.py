@@ -107,12 +107,7 @@ def train_and_write(
         due = every > 0 and time.monotonic() - last_checkpoint >= every
         if due and live and step < configs[0].steps:
             last_checkpoint = time.monotonic()
-            with tempfile.TemporaryDirectory() as folder:
-                state_file = Path(folder, CHECKPOINT_FILE)
-                checkpoint.save(snapshot(), state_file)
-                index = {"pack_id": pack_id, "step": step, "bytes": state_file.stat().st_size}
-                Path(folder, CHECKPOINT_INDEX).write_text(json.dumps(index))
-                tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+            report_with_checkpoint(metrics, snapshot(), pack_id)
         else:
             tune.report(metrics)
 
@@ -150,6 +145,18 @@ def train_and_write(
     if len(trials) == 1:
         summary.update({k: v for k, v in trials[0].items() if isinstance(v, (int, float))})
     return summary
+
+
+def report_with_checkpoint(metrics: dict, state: dict, pack_id: str) -> None:
+    """Report `metrics` with the population `state` as this trial's Tune checkpoint,
+    indexed by pack and step so that a later `--resume` can find it."""
+    with tempfile.TemporaryDirectory() as folder:
+        state_file = Path(folder, CHECKPOINT_FILE)
+        checkpoint.save(state, state_file)
+        size = state_file.stat().st_size
+        index = {"pack_id": pack_id, "step": state["step"], "bytes": size}
+        Path(folder, CHECKPOINT_INDEX).write_text(json.dumps(index))
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
 def restored_state(device: str, location: str, saved: str | None) -> dict | None:
