@@ -94,10 +94,10 @@ class Evaluator:
     def keep(self, index: Tensor) -> None:
         """Keep only the members at `index`."""
         self.latent, self.real = self.latent[index], self.real[index]
-        if self.previous is not None:
-            self.previous = self.previous[index]
-        if self.previous_histogram is not None:
-            self.previous_histogram = self.previous_histogram[index]
+        for name in RESUMABLE:
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, value[index])
 
     def state_dict(self) -> dict:
         """The last evaluation's samples and histogram (drift and mode shift compare to them)."""
@@ -111,7 +111,7 @@ class Evaluator:
         self.samples = self.previous
 
 
-RESUMABLE = ("previous", "previous_histogram")  # the evaluator's state that evolves
+RESUMABLE = ("previous", "previous_histogram")  # the evaluator's per-member state that evolves
 
 
 def to_rows(step: int, values: dict[str, Tensor]) -> list[dict[str, float]]:
