@@ -42,8 +42,9 @@ HYPERPARAMETERS = [
 ]  # fmt: skip
 DIAGNOSTICS = [
     "loss_d", "loss_g", "penalty", "grad_norm_d", "grad_norm_g", "d_real", "d_fake",
-    "high_quality", "modes_covered", "n_modes", "mode_kl", "mode_shift", "inception_score",
-    "mode_score", "diversity", "theta", "psi", "dist_equilibrium", "sample_drift",
+    "high_quality", "modes_covered", "modes_held", "n_modes", "mode_kl", "mass_kl",
+    "mass_shift", "inception_score", "mode_score", "diversity", "theta", "psi",
+    "dist_equilibrium", "sample_drift",
 ]  # fmt: skip
 LABEL_COLUMNS = [
     ("label", pa.string()), ("is_collapsed", pa.bool_()), ("is_oscillating", pa.bool_()),
@@ -73,6 +74,7 @@ HISTORY_SCHEMA = pa.schema(
     + [("step", pa.int64())]
     + [(name, pa.float64()) for name in DIAGNOSTICS]
     + [("finite", pa.bool_())]
+    + [(name, pa.list_(pa.uint16())) for name in ("mode_counts", "mode_counts_hq")]
 )
 SAMPLES_SCHEMA = pa.schema(KEY_COLUMNS + [("x", pa.float64()), ("y", pa.float64())])
 # Tables keyed by trial id besides trials.parquet, each merged once per trial.
@@ -245,5 +247,6 @@ def rows_for_member(
     trial["schema_version"] = SCHEMA_VERSION
     key = {"study": study, "trial_id": tid}
     history = [{**key, **row} for row in result.history]
-    samples = [{**key, "x": x, "y": y} for x, y in result.samples]
+    points = result.samples if config.problem in ("ring8", "grid25") else []
+    samples = [{**key, "x": x, "y": y} for x, y in points]
     return trial, {"history": history, "samples": samples}

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from study.config import TrainConfig, format_validation_error
-from study.labels import LabelThresholds
+from study.labels import EarlyStopping, LabelThresholds
 from study.results import DIAGNOSTICS
 
 ENGINE_KEYS = tuple(TrainConfig.model_fields)
@@ -65,16 +65,6 @@ class Search(BaseModel):
     mode: Literal["max", "min"] = Field("max", description="optuna: maximize or minimize")
 
 
-class EarlyStopping(BaseModel):
-    """Stop members once a terminal failure persists (docs/labels.md)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = Field(True, description="stop failing members early")
-    patience: int = Field(3, ge=1, description="evaluations a terminal failure must persist")
-    min_stop_fraction: float = Field(0.2, ge=0, le=1, description="no stop before this share")
-
-
 class Resources(BaseModel):
     """What each Ray Tune trial asks for, and how many configurations it trains at once."""
 
@@ -100,7 +90,9 @@ class StudySpec(BaseModel):
     fixed: dict[str, Any] = Field(default_factory=dict, description="engine keys held fixed")
     space: dict[str, Domain] = Field(description="engine keys searched")
     search: Search = Field(default_factory=Search)
-    labels: dict[str, Any] = Field(default_factory=dict, description="label threshold overrides")
+    labels: LabelThresholds = Field(
+        default_factory=LabelThresholds, description="label thresholds (docs/labels.md)"
+    )
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
     resources: Resources = Field(default_factory=Resources)
     output: str = Field("results/{name}", description="result folder or URI ({name} expands)")
@@ -130,22 +122,12 @@ class StudySpec(BaseModel):
         metrics = ["score", *(f"final_{name}" for name in DIAGNOSTICS)]
         if self.search.metric not in metrics:
             raise ValueError(f"search.metric {self.search.metric!r}: allowed {metrics}")
-        if "patience" in self.labels or "min_stop_fraction" in self.labels:
-            raise ValueError("labels: set patience and min_stop_fraction under early_stopping")
-        LabelThresholds(**self.labels)
         sampled = [key for key, domain in self.space.items() if domain.sampled]
         if self.search.algorithm == "grid" and sampled:
             raise ValueError(f"search.algorithm grid cannot sample {sampled}; use random or optuna")
         if self.search.algorithm == "grid" and self.search.num_samples != 1:
             raise ValueError("search.num_samples repeats identical grid points; vary seed instead")
         return self
-
-    @property
-    def thresholds(self) -> LabelThresholds:
-        stopping = self.early_stopping
-        return LabelThresholds(
-            **self.labels, patience=stopping.patience, min_stop_fraction=stopping.min_stop_fraction
-        )
 
     @property
     def output_location(self) -> str:

@@ -30,7 +30,7 @@ from study.regularizers import PenaltyInputs
 StopRule = Callable[[int, list[dict]], bool]
 # on_evaluation(step, results, snapshot): snapshot() -> the training state (a checkpoint)
 EvaluationHook = Callable[[int, list["MemberResult"], Callable[[], dict]], None]
-KEPT_SAMPLES = 500  # generated points kept per member for scatter plots (2D problems)
+KEPT_SAMPLES = 500  # generated samples kept per member (2D points, digit images)
 
 
 @dataclass
@@ -221,11 +221,11 @@ def _record(step, values, evaluator, population, results, should_stop, elapsed) 
         result = results[member]
         result.history.append(row)
         result.steps_run, result.wall_time_s = step, elapsed
-        if evaluator.is_2d:  # a view on the device; copied to the host once, at the end
+        if evaluator.keeps_samples:  # a view on the device; copied to the host once, at the end
             result.samples = evaluator.samples[position, :KEPT_SAMPLES]
         if should_stop is not None and should_stop(member, result.history):
             result.stopped_early = step < result.config.steps
-            if evaluator.is_2d:  # don't keep the whole population's samples alive
+            if evaluator.keeps_samples:  # don't keep the whole population's samples alive
                 result.samples = result.samples.clone()
         else:
             keep.append(position)
