@@ -21,8 +21,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from study import signals
+from study.schema import LABELS  # noqa: F401  (defined once, with the results schema)
 
-LABELS = ("converged", "oscillating", "collapsed", "vanishing", "diverged", "unconverged")
 PRECEDENCE = ("diverged", "vanishing", "collapsed", "oscillating")
 TERMINAL = ("diverged", "vanishing", "collapsed")  # collapsed only when complete
 PROBABILITY_LOSSES = ("minimax", "nonsaturating")
