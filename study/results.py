@@ -34,6 +34,8 @@ import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
 from study.schema import (
+    CATEGORY,
+    DETAIL_KEY_FIELDS,
     HISTORY_SCHEMA,
     SAMPLES_SCHEMA,
     SCHEMA_VERSION,
@@ -96,19 +98,21 @@ def pack_tables(
 
 
 def _key_columns(keys: Sequence[tuple[str, str, str]], counts: Sequence[int]) -> dict:
-    """study, trial_id and pack_id repeated `counts[i]` times for member i."""
-    names = ("study", "trial_id", "pack_id")
-    return {
-        name: np.repeat([key[i] for key in keys], counts).tolist() for i, name in enumerate(names)
-    }
+    """study, trial_id and pack_id of member i repeated `counts[i]` times, as Arrow arrays."""
+    index = pa.array(np.repeat(np.arange(len(counts)), counts))
+    columns = {}
+    for position, field in enumerate(DETAIL_KEY_FIELDS):
+        values = pa.array([key[position] for key in keys], pa.string()).take(index)
+        columns[field.name] = values.dictionary_encode() if field.type == CATEGORY else values
+    return columns
 
 
 def _history_table(keys, histories) -> pa.Table:
     rows = [row for history in histories for row in history]
     columns = _key_columns(keys, [len(history) for history in histories])
-    for field in HISTORY_SCHEMA:
-        if field.name not in columns:
-            columns[field.name] = [row.get(field.name) for row in rows]
+    values = pa.schema([field for field in HISTORY_SCHEMA if field.name not in columns])
+    evaluations = pa.Table.from_pylist(rows, schema=values)  # a missing key is a null
+    columns.update(zip(evaluations.column_names, evaluations.columns))
     return pa.Table.from_pydict(columns, schema=HISTORY_SCHEMA)
 
 
