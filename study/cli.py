@@ -154,14 +154,14 @@ def command_report(args: argparse.Namespace) -> int:
 
 def command_compact(args: argparse.Namespace) -> int:
     """Fold a finished study's pack files together, or convert the old single-file layout."""
-    from study.compact import compact
+    from study.compact import ROWS_PER_FILE, compact
     from study.results import ResultsStore
 
     try:
         store = ResultsStore(args.results)
         if store.layout() == "empty":
             raise BadInput(f"{args.results}: no ganmap results (no trials/ or trials.parquet)")
-        print(f"{args.results}: {compact(store, args.rows)}")
+        print(f"{args.results}: {compact(store, args.rows or ROWS_PER_FILE)}")
     except (OSError, ValueError) as error:
         raise BadInput(f"{args.results}: {error}") from None
     return 0
@@ -241,9 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compact", help="fold a finished study's files together; convert the old layout"
     )
     compact.add_argument("results", help="a study output folder or URI")
-    compact.add_argument(
-        "--rows", type=int, default=2_000_000, help="rows per compacted file (default 2,000,000)"
-    )
+    compact.add_argument("--rows", type=int, help="rows per compacted file (default 2,000,000)")
     compact.set_defaults(handler=command_compact)
     address_help = "the cluster's dashboard, e.g. http://127.0.0.1:8265"
     submit = commands.add_parser("submit", help="submit a study to a Ray cluster as a Ray Job")

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.load import ResultsError, StudyTables, load
+from study.cli import main
 from study.compact import compact
 from study.config import TrainConfig
 from study.labels import Label
@@ -214,9 +215,10 @@ def test_the_single_file_layout_is_refused_with_how_to_convert_it(tmp_path):
         load(str(tmp_path))
 
 
-def test_ganmap_compact_converts_the_single_file_layout(tmp_path):
+def test_ganmap_compact_converts_the_single_file_layout(tmp_path, capsys):
     single_file_study(tmp_path)
-    compact(ResultsStore(str(tmp_path)))
+    assert main(["compact", str(tmp_path)]) == 0
+    assert "converted the single-file layout: 2 packs" in capsys.readouterr().out
     results = load(str(tmp_path))
     trials = results.trials.set_index("trial_id")
     # Every trial and evaluation kept; new columns filled: resolved geometry, defaults, version.
@@ -229,6 +231,11 @@ def test_ganmap_compact_converts_the_single_file_layout(tmp_path):
     # Samples are cut to this version's bound, the old files are gone.
     assert results.samples.groupby("trial_id").size().tolist() == [256, 256]
     assert not any((tmp_path / f"{t}.parquet").exists() for t in ("trials", "history", "samples"))
+
+
+def test_compact_of_a_folder_without_results_exits_2(tmp_path, capsys):
+    assert main(["compact", str(tmp_path)]) == 2
+    assert "no ganmap results" in capsys.readouterr().err
 
 
 def saved_checkpoint(store, folder, pack_id, step, state=b"0123456789", size=10):

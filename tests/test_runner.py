@@ -52,6 +52,16 @@ def test_rerun_without_resume_is_refused(tmp_path):
     assert sorted((tmp_path / "tiny").rglob("*.parquet")) == files
 
 
+def test_a_study_of_the_old_single_file_layout_is_not_resumed(tmp_path):
+    spec = tiny_spec(tmp_path)
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "trials.parquet").write_bytes(b"written by schema version 2")
+    # Refused before anything runs, saying how to convert the folder.
+    with pytest.raises(SpecError, match="convert it with `ganmap compact"):
+        run_study(spec, resume=True, echo=lambda line: None)
+    assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == ["trials.parquet"]
+
+
 def test_early_stopping_saves_steps_on_obvious_failures(tmp_path):
     space = {"lr_g": [1e-3, 8.0], "lr_d": [1e-3, 8.0]}
     fixed = {**TINY_FIXED, "optimizer": "sgd"}
