@@ -232,7 +232,7 @@ class Progress(tune.Callback):
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self.progress.finished(trial.trial_id, trial.last_result)
-        self.echo(self.progress.line(sum(t.status == "RUNNING" for t in trials)))
+        self.echo(self.progress.line(sum(t.status == "RUNNING" and t is not trial for t in trials)))
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self.echo(f"trial {trial.trial_id} failed after its retries: see {trial.local_path}")
