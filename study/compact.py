@@ -53,11 +53,7 @@ def compact(store: ResultsStore, rows: int = ROWS_PER_FILE) -> str:
 
 def fold(store: ResultsStore, table: str, rows: int) -> tuple[int, int]:
     """Fold the table's pack files into compacted files; returns (files read, written)."""
-    packs = [
-        f
-        for f in store.table_files(table)
-        if not f.name.rpartition("/")[2].startswith(COMPACT_PREFIX)
-    ]
+    packs = [file for file in store.table_files(table) if not file.compacted]
     groups, group, size = [], [], 0
     for file in packs:
         group.append(file)

@@ -79,6 +79,11 @@ class TableFile:
     name: str  # inside the store, e.g. "history/3f2a9c0d1e4b.parquet"
     packs: frozenset[str]
 
+    @property
+    def compacted(self) -> bool:
+        """Written by `ganmap compact` (holds several packs), not by a trial."""
+        return self.name.rpartition("/")[2].startswith(COMPACT_PREFIX)
+
 
 def pack_tables(
     records: Sequence[TrialRecord], histories: Sequence[Sequence[Mapping]], samples: Sequence
@@ -227,11 +232,10 @@ class ResultsStore:
         trials = self.all_files("trials")
         committed = frozenset().union(*(f.packs for f in trials))
         files = trials if table == "trials" else self.all_files(table)
-        compacted = frozenset().union(*(f.packs for f in files if _is_compact(f)))
+        compacted = frozenset().union(*(f.packs for f in files if f.compacted))
         return [
-            f for f in files
-            if _is_compact(f) or (f.packs <= committed and not f.packs & compacted)
-        ]  # fmt: skip
+            f for f in files if f.compacted or (f.packs <= committed and not f.packs & compacted)
+        ]
 
     def stray_files(self) -> list[str]:
         """Files readers skip: detail files of packs whose trials file never landed (their
@@ -323,7 +327,3 @@ class ResultsStore:
             if complete and saved["step"] > latest.get(saved["pack_id"], (-1, ""))[0]:
                 latest[saved["pack_id"]] = (saved["step"], state)
         return {pack_id: state for pack_id, (_, state) in latest.items()}
-
-
-def _is_compact(file: TableFile) -> bool:
-    return file.name.rpartition("/")[2].startswith(COMPACT_PREFIX)
