@@ -214,8 +214,10 @@ def run(args, out: Path) -> None:
     done, resume_s = timed(store.completed_ids, known)
     assert len(done) == args.configs
     _, unplanned_s = timed(store.completed_ids)
+    _, stray_s = timed(store.remove_stray_files)
     print(f"resume: completed ids in {resume_s:.2f} s from file names "
-          f"({unplanned_s:.2f} s reading every trial_id column instead)")  # fmt: skip
+          f"({unplanned_s:.2f} s reading every trial_id column instead); "
+          f"looking for stray files {stray_s:.2f} s")  # fmt: skip
     report_s, peak_gb = report(out)
     print(f"ganmap report: {report_s:.1f} s, peak RSS {peak_gb:.2f} GB")
     counts, flat_s = filter_query(store.dataset("trials"))

@@ -256,10 +256,19 @@ def prepare_output(store: ResultsStore, spec: StudySpec, resume: bool) -> None:
         store.write_bytes("spec.yaml", resolved.encode())
 
 
-def planned_packs(configs: list[TrainConfig], size: int) -> dict[str, list[str]]:
-    """{pack_id: its trial ids} for every pack of the whole study: how resume knows a
-    finished pack's configurations from its file name alone."""
-    return {p.pack_id: [trial_id(c) for c in p.configs] for p in make_packs(configs, size)}
+def pending_packs(configs: list[TrainConfig], size: int, store: ResultsStore) -> list[Pack]:
+    """The packs still to run. What is done comes from the file names of finished packs:
+    a pack's id is a hash of its members' trial ids, so the study's own packs name them.
+
+    Packs are cut at fixed boundaries, so with an unchanged pack size every pack is
+    either done or pending as a whole; otherwise the pending configurations are repacked.
+    """
+    packs = make_packs(configs, size)
+    members = {p.pack_id: {trial_id(c) for c in p.configs} for p in packs}
+    done = store.completed_ids(members)
+    if all(ids <= done or done.isdisjoint(ids) for ids in members.values()):
+        return [p for p in packs if done.isdisjoint(members[p.pack_id])]
+    return make_packs([c for c in configs if trial_id(c) not in done], size)
 
 
 def build_tuner(spec: StudySpec, store: ResultsStore, echo) -> tune.Tuner | None:
@@ -291,10 +300,8 @@ def build_tuner(spec: StudySpec, store: ResultsStore, echo) -> tune.Tuner | None
     else:
         configs = expand(spec)
         total, size = len(configs), pack_size(spec, has_gpu)
-        done = store.completed_ids(planned_packs(configs, size))
-        pending = [c for c in configs if trial_id(c) not in done]
-        packs = with_checkpoints(make_packs(pending, size), store, echo)
-        remaining = len(pending)
+        packs = with_checkpoints(pending_packs(configs, size, store), store, echo)
+        remaining = sum(len(pack.configs) for pack in packs.values())
         trainable = tune.with_parameters(run_pack, packs=packs, context=context)
         param_space = {"pack": tune.grid_search(sorted(packs))}
         tune_config = tune.TuneConfig(reuse_actors=True)

@@ -269,3 +269,20 @@ def test_pack_ids_hash_their_members(tmp_path):
     (pack,) = make_packs(configs, 8)
     joined = "".join(trial_id(c) for c in configs)
     assert pack.pack_id == hashlib.sha1(joined.encode()).hexdigest()[:12]
+
+
+def test_pending_packs_skip_finished_packs_named_by_their_files(tmp_path):
+    from study.expand import make_packs, trial_id
+    from study.runner import pending_packs
+
+    configs = [TrainConfig(lr_g=lr) for lr in (1e-4, 2e-4, 3e-4, 4e-4, 5e-4)]
+    first, second, third = make_packs(configs, 2)
+    store = ResultsStore(str(tmp_path))
+    records = [record(trial_id(c), second.pack_id) for c in second.configs]
+    store.write_pack(second.pack_id, pack_tables(records, [history()] * 2, [[], []]))
+    # Same pack size: the finished pack is known by its name; the others run as they were.
+    pending = pending_packs(configs, 2, store)
+    assert [p.pack_id for p in pending] == [first.pack_id, third.pack_id]
+    # Another pack size: the finished configurations are read and the rest repacked.
+    (repacked,) = pending_packs(configs, 4, store)
+    assert list(repacked.configs) == [*first.configs, *third.configs]
