@@ -210,7 +210,7 @@ def run(args, out: Path) -> None:
     first, last = np.mean(timings[:window]), np.mean(timings[-window:])
     print(f"ingest per pack: first {window} {first * 1000:.0f} ms, last {window} "
           f"{last * 1000:.0f} ms; total {sum(timings):.1f} s")  # fmt: skip
-    known = {p.pack_id: [trial_id(c) for c in p.configs] for p in packs}
+    known = {p.pack_id: p.trial_ids for p in packs}
     done, resume_s = timed(store.completed_ids, known)
     assert len(done) == args.configs
     _, unplanned_s = timed(store.completed_ids)

@@ -264,7 +264,7 @@ def pending_packs(configs: list[TrainConfig], size: int, store: ResultsStore) ->
     either done or pending as a whole; otherwise the pending configurations are repacked.
     """
     packs = make_packs(configs, size)
-    members = {p.pack_id: {trial_id(c) for c in p.configs} for p in packs}
+    members = {p.pack_id: set(p.trial_ids) for p in packs}
     done = store.completed_ids(members)
     if all(ids <= done or done.isdisjoint(ids) for ids in members.values()):
         return [p for p in packs if done.isdisjoint(members[p.pack_id])]
