@@ -62,8 +62,11 @@ class StudyTables:
     ) -> pd.DataFrame:
         """The history or samples rows of `trials` (rows with trial_id and pack_id),
         read from those trials' pack files only."""
-        wanted = pc.field("trial_id").isin(sorted(set(trials["trial_id"])))
         packs = set(trials["pack_id"])
+        # By pack too: a compacted file is sorted by pack, so its row groups are skipped.
+        wanted = pc.field("pack_id").isin(sorted(packs)) & pc.field("trial_id").isin(
+            sorted(set(trials["trial_id"]))
+        )
         frames = []
         for store in self.stores:
             files = [store.path(f.name) for f in store.table_files(table) if f.packs & packs]
