@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from analysis.regions import LABELS  # noqa: E402
+from study.schema import LABELS  # noqa: E402
 
 LABEL_COLOURS = {
     "converged": "#009E73",  # bluish green

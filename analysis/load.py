@@ -1,21 +1,28 @@
-"""Load study results into pandas: one or several result folders, local or any pyarrow URI.
+"""Read study results: one or several result folders, local or any pyarrow URI, lazily.
 
-Finished trials not yet merged by the driver (`parts/`) are included, so a study that is
-still running can be analysed. Nothing here imports Ray.
+`StudyTables` opens the folders' tables as pyarrow datasets (nothing is read until asked)
+and reads only the columns and rows asked for: whole-study questions read a few columns
+of the trials table; a trial's history or samples are read from its own pack's file
+only. `load` reads everything into pandas, for small studies and notebooks. A study
+that is still running can be read: its finished packs are there. Nothing here imports Ray.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
-from study.results import DETAIL_TABLES, SCHEMA_VERSION, TRIALS_SCHEMA, ResultsStore
+from study.results import OldLayout, ResultsStore
+from study.schema import SCHEMAS, TABLES
 
 
 class ResultsError(ValueError):
-    """Results that cannot be read: missing, corrupt, or of another schema version."""
+    """Results that cannot be read: missing, corrupt, or of another layout or version."""
 
 
 @dataclass
@@ -27,49 +34,103 @@ class Results:
     samples: pd.DataFrame
 
 
+class StudyTables:
+    """The tables of one or more study folders, read lazily with column projection and
+    filter pushdown (pyarrow.dataset)."""
+
+    def __init__(self, *locations: str):
+        if not locations:
+            raise ResultsError("give at least one result folder or URI")
+        self.locations = locations
+        self.stores = [_open(location) for location in locations]
+
+    def dataset(self, table: str) -> ds.Dataset:
+        """A table of every folder as one pyarrow dataset (committed packs only)."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+        parts = [_guarded(store, store.dataset, table) for store in self.stores]
+        return parts[0] if len(parts) == 1 else ds.dataset(parts)
+
+    def trials(
+        self, columns: Sequence[str] | None = None, filter: pc.Expression | None = None
+    ) -> pd.DataFrame:
+        """Trials as pandas: only `columns` (default all), only rows matching `filter`."""
+        return self._read("trials", columns, filter)
+
+    def details(
+        self, table: str, trials: pd.DataFrame, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """The history or samples rows of `trials` (rows with trial_id and pack_id),
+        read from those trials' pack files only."""
+        packs = set(trials["pack_id"])
+        # By pack too: a compacted file is sorted by pack, so its row groups are skipped.
+        wanted = pc.field("pack_id").isin(sorted(packs)) & pc.field("trial_id").isin(
+            sorted(set(trials["trial_id"]))
+        )
+        frames = []
+        for store in self.stores:
+            files = [store.path(f.name) for f in store.table_files(table) if f.packs & packs]
+            if files:
+                data = ds.dataset(files, schema=SCHEMAS[table], filesystem=store.fs)
+                frames.append(_scan(store, table, data, columns, wanted))
+        if not frames:
+            empty = _plain(SCHEMAS[table].empty_table()).to_pandas()
+            return empty[list(columns)] if columns else empty
+        return pd.concat(frames, ignore_index=True)
+
+    def configurations(self) -> int | None:
+        """How many configurations the studies have in all (None when a folder doesn't say)."""
+        counts = [store.study_info().get("configurations") for store in self.stores]
+        return None if None in counts else sum(counts)
+
+    def _read(self, table, columns, filter) -> pd.DataFrame:
+        frames = [
+            _scan(store, table, _guarded(store, store.dataset, table), columns, filter)
+            for store in self.stores
+        ]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
 def load(*locations: str) -> Results:
-    """Read every location's trials, history and samples into one Results."""
-    if not locations:
-        raise ResultsError("give at least one result folder or URI")
-    parts = [_load_one(location) for location in locations]
-    return Results(
-        trials=pd.concat([p["trials"] for p in parts], ignore_index=True),
-        history=pd.concat([p["history"] for p in parts], ignore_index=True),
-        samples=pd.concat([p["samples"] for p in parts], ignore_index=True),
-    )
+    """Read every location's trials, history and samples into pandas (small studies)."""
+    tables = StudyTables(*locations)
+    return Results(*(tables._read(name, None, None) for name in TABLES))
 
 
-def _load_one(location: str) -> dict[str, pd.DataFrame]:
+def _open(location: str) -> ResultsStore:
     try:
         store = ResultsStore(location)
-        pending = store.part_ids()
-        has_results = store.exists("trials.parquet") or pending
+        layout = store.layout()
     except (OSError, pa.ArrowException) as error:
         raise ResultsError(f"{location}: cannot be opened: {error}") from None
-    if not has_results:
-        raise ResultsError(f"{location}: no trials.parquet (is this a ganmap study output?)")
-    tables = {"trials": TRIALS_SCHEMA, **DETAIL_TABLES}
-    frames = {}
-    for name, schema in tables.items():
-        files = [f"{name}.parquet", *(f"parts/{part}.{name}.parquet" for part in pending)]
-        frames[name] = pd.concat([_read(store, file, schema) for file in files], ignore_index=True)
-    frames["trials"] = frames["trials"].drop_duplicates("trial_id")
-    keys = ["trial_id", "step"] if "step" in frames["history"] else ["trial_id"]
-    frames["history"] = frames["history"].drop_duplicates(keys)
-    _check_version(location, frames["trials"])
-    return frames
-
-
-def _read(store: ResultsStore, name: str, schema: pa.Schema) -> pd.DataFrame:
-    try:
-        return store.read_table(name, schema).to_pandas()
-    except (OSError, pa.ArrowException) as error:
-        raise ResultsError(f"{store.location}/{name}: unreadable or corrupt: {error}") from None
-
-
-def _check_version(location: str, trials: pd.DataFrame) -> None:
-    versions = set(trials["schema_version"].dropna().astype(int))
-    if versions - {SCHEMA_VERSION}:
+    if layout == "single-file":
+        raise ResultsError(str(OldLayout(location)))
+    if layout == "empty":
         raise ResultsError(
-            f"{location}: schema version {sorted(versions)}, this ganmap reads {SCHEMA_VERSION}"
+            f"{location}: no finished trials (no trials/ folder with Parquet files: "
+            "is this a ganmap study output, and has a trial finished?)"
         )
+    return store
+
+
+def _guarded(store: ResultsStore, read, *args):
+    """`read(*args)`, with unreadable files reported as a ResultsError naming the folder."""
+    try:
+        return read(*args)
+    except (OSError, pa.ArrowException) as error:
+        raise ResultsError(f"{store.location}: unreadable or corrupt table: {error}") from None
+
+
+def _scan(store, table, data: ds.Dataset, columns, filter) -> pd.DataFrame:
+    read = data.to_table
+    return _plain(_guarded(store, read, list(columns) if columns else None, filter)).to_pandas()
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary-encoded columns as plain strings, so pandas code sees ordinary values
+    (a categorical would make groupby and crosstab list combinations that never occur)."""
+    fields = [
+        pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))

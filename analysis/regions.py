@@ -6,15 +6,13 @@ seeds. Tables first, pictures second: `analysis.heatmaps` only draws these table
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
-LABELS = ("converged", "oscillating", "collapsed", "vanishing", "diverged", "unconverged")
-HYPERPARAMETERS = (
-    "problem", "radius", "std", "loss", "regularizer", "reg_weight", "unroll_steps", "lr_g",
-    "lr_d", "d_steps", "g_steps", "optimizer", "beta1", "beta2", "batch_size", "steps",
-    "eval_every", "eval_samples", "z_dim", "hidden_dim", "hidden_layers",
-)  # fmt: skip
+from study.schema import HYPERPARAMETERS, LABELS
+
 RATIO = "d_g_ratio"  # derived column "d_steps:g_steps"
 MAX_LEVELS = 12  # more distinct values than this on an axis: bin them on a log scale
 
@@ -36,7 +34,8 @@ def axis_levels(values: pd.Series, bins: int = 8) -> pd.Series:
 
 def cell_keys(trials: pd.DataFrame) -> list[str]:
     """The hyperparameters that vary in these trials, seed excluded."""
-    return [key for key in HYPERPARAMETERS if key in trials and trials[key].nunique() > 1]
+    keys = [key for key in HYPERPARAMETERS if key != "seed"]
+    return [key for key in keys if key in trials and trials[key].nunique() > 1]
 
 
 def stability_table(
@@ -100,7 +99,11 @@ def _cells(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def _most_robust(cells: pd.DataFrame, x: str, y: str) -> str:
-    """The fully converged cell with the most fully converged x-y neighbours, as text."""
+    """The fully converged cell with the most fully converged x-y neighbours, as text.
+
+    Neighbours share every other key and lie one level away on x, y or both (up to 8);
+    counted by probing a hash index of the solid cells, so it scales with the cells.
+    """
     solid = cells[cells["converged_fraction"] == 1.0]
     if solid.empty:
         return ""
@@ -108,13 +111,13 @@ def _most_robust(cells: pd.DataFrame, x: str, y: str) -> str:
     others = [k for k in cells.columns if k not in (*axes, "seeds", "converged_fraction", "score")]
     index = {axis: {v: i for i, v in enumerate(sorted(cells[axis].unique()))} for axis in axes}
     grid = solid.assign(**{f"_{axis}": solid[axis].map(index[axis]) for axis in axes})
-
-    def neighbours(cell) -> int:
-        same = np.logical_and.reduce([grid[key] == cell[key] for key in others] or [True])
-        apart = [abs(grid[f"_{axis}"] - cell[f"_{axis}"]) for axis in axes]
-        return int((same & (np.maximum.reduce(apart) == 1)).sum())
-
-    counts = grid.apply(neighbours, axis=1)
+    keys = [*others, *(f"_{axis}" for axis in axes)]
+    present = pd.MultiIndex.from_frame(grid[keys]) if keys else None
+    counts = np.zeros(len(grid), dtype=int)
+    for offset in itertools.product((-1, 0, 1), repeat=len(axes)):
+        if any(offset):
+            probe = grid[keys].assign(**{f"_{a}": grid[f"_{a}"] + d for a, d in zip(axes, offset)})
+            counts += pd.MultiIndex.from_frame(probe).isin(present)
     best = grid.assign(_n=counts).sort_values(["_n", "score"], ascending=False).iloc[0]
     setting = ", ".join(f"{key}={_fmt(best[key])}" for key in [*others, *axes])
     return (

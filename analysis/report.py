@@ -1,7 +1,10 @@
 """The study report: stability heatmaps, region summaries and drill-downs in one HTML file.
 
 `write_report` writes `report.html` (every image embedded, so the file stands alone),
-the PNGs beside it and `summary.csv`. It works on a study that is still running.
+the PNGs beside it and `summary.csv`. It works on a study that is still running. It
+reads lazily (`analysis.load.StudyTables`): the trials table's key, hyperparameter and
+label columns, then the history and samples of the few trials it draws, from their
+own pack files.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from pathlib import Path
 import jinja2
 import matplotlib.pyplot as plt
 import pandas as pd
+import pyarrow.compute as pc
 
 from analysis import heatmaps, regions
-from analysis.load import Results
+from analysis.load import StudyTables
+from study.schema import HYPERPARAMETERS, TRIALS_SCHEMA
 
 TEMPLATE = jinja2.Template(
     """<!doctype html>
@@ -28,8 +33,9 @@ img { max-width: 100%; display: block; margin: 1em 0; }
 </style></head>
 <body data-images-loaded="pending">
 <h1>ganmap report: {{ studies }}</h1>
-<p>{{ trials }} configurations{% if running %} (the study is still running: partial
-results){% endif %}; generated {{ generated }}. Labels are defined in docs/labels.md.</p>
+<p>{{ trials }}{% if total %} of {{ total }}{% endif %} configurations{% if partial %}
+(partial results: the study is still running, or was interrupted){% endif %};
+generated {{ generated }}. Labels are defined in docs/labels.md.</p>
 <h2>Stability maps</h2>
 {% for figure in maps %}<img src="data:image/png;base64,{{ figure.data }}" alt="{{ figure.alt }}">
 {% endfor %}
@@ -69,14 +75,19 @@ def default_facets(trials: pd.DataFrame) -> tuple[str | None, str | None]:
     return row, col
 
 
+# Columns of the trials table the maps and tables use (besides the chosen axes).
+REPORT_COLUMNS = ("study", "trial_id", "pack_id", "label", "confidence", "score", *HYPERPARAMETERS)
+
+
 def write_report(
-    results: Results, out_dir: str | Path, x: str = "lr_g", y: str = "lr_d",
-    row: str | None = None, col: str | None = None, running: bool = False,
+    tables: StudyTables, out_dir: str | Path, x: str = "lr_g", y: str = "lr_d",
+    row: str | None = None, col: str | None = None,
 ) -> Path:  # fmt: skip
     """Write report.html, the PNGs and summary.csv into `out_dir`; returns the HTML path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    trials = results.trials
+    wanted = {*REPORT_COLUMNS, x, y, row, col} & set(TRIALS_SCHEMA.names)
+    trials = tables.trials(columns=[name for name in TRIALS_SCHEMA.names if name in wanted])
     if trials.empty:
         raise ValueError("no finished trials to report on yet")
     if row is None and col is None:
@@ -89,33 +100,48 @@ def write_report(
         ),
     ]
     typical = typical_trials(trials)
-    ids = typical["trial_id"].tolist()
-    drilldown = [
-        _save(out, "trial_curves", heatmaps.plot_trial_curves(results.history, trials, ids)[0])
-    ]
-    with_samples = [tid for tid in ids if tid in set(results.samples["trial_id"])]
-    if with_samples:
-        figure = heatmaps.plot_samples(results.samples, trials, with_samples)[0]
-        drilldown.append(_save(out, "samples", figure))
     summary = regions.region_summary(trials, x=x, y=y)
     summary.to_csv(out / "summary.csv", index=False)
     factors = [f for f in ("loss", "regularizer", regions.RATIO) if f in regions.with_ratio(trials)]
+    total = tables.configurations()
     html = TEMPLATE.render(
         studies=", ".join(sorted(trials["study"].unique())),
         trials=len(trials),
-        running=running,
+        total=total,
+        partial=total is not None and len(trials) < total,
         generated=datetime.datetime.now().isoformat(timespec="seconds"),
         maps=maps,
-        drilldown=drilldown,
+        drilldown=drilldown(tables, typical, out),
         summary=summary.to_html(index=False, float_format="%.3g"),
         counts=[(f, regions.label_counts(trials, f).to_html()) for f in factors],
-        typical=typical[["trial_id", "label", "label_reason", "lr_g", "lr_d", "loss"]].to_html(
-            index=False
-        ),
+        typical=typical_table(tables, typical),
     )
     path = out / "report.html"
     path.write_text(html)
     return path
+
+
+def drilldown(tables: StudyTables, typical: pd.DataFrame, out: Path) -> list[dict[str, str]]:
+    """Curves of the typical trials and, on 2D problems, their samples; read from those
+    trials' pack files only."""
+    ids = typical["trial_id"].tolist()
+    history = tables.details("history", typical)
+    figures = [_save(out, "trial_curves", heatmaps.plot_trial_curves(history, typical, ids)[0])]
+    samples = tables.details("samples", typical, columns=["trial_id", "x", "y"]).dropna()
+    with_samples = [tid for tid in ids if tid in set(samples["trial_id"])]
+    if with_samples:
+        figure = heatmaps.plot_samples(samples, typical, with_samples)[0]
+        figures.append(_save(out, "samples", figure))
+    return figures
+
+
+def typical_table(tables: StudyTables, typical: pd.DataFrame) -> str:
+    """The typical trials with their label reasons (read for these trials only), as HTML."""
+    chosen = pc.field("trial_id").isin(typical["trial_id"].tolist())
+    reasons = tables.trials(columns=["trial_id", "label_reason"], filter=chosen)
+    shown = typical.merge(reasons.drop_duplicates("trial_id"), on="trial_id", how="left")
+    columns = ["trial_id", "label", "label_reason", "lr_g", "lr_d", "loss"]
+    return shown[columns].to_html(index=False)
 
 
 def _save(out: Path, name: str, figure) -> dict[str, str]:

@@ -58,7 +58,9 @@ def train_spec(path: str, out: Path) -> None:
                     points = result.samples[:SNAPSHOT_POINTS].cpu().numpy().astype("float32")
                     frames.setdefault(member, []).append((step, points))
 
-        results = train(list(pack.configs), device="cpu", on_evaluation=keep)
+        results = train(
+            list(pack.configs), device="cpu", on_evaluation=keep, kept_samples=SNAPSHOT_POINTS
+        )
         for member, result in enumerate(results):
             run = ids[trial_id(result.config)]
             runs.append({"run_id": run, "trial_id": trial_id(result.config),

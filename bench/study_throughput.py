@@ -16,9 +16,9 @@ import argparse
 import tempfile
 import time
 
-import pyarrow.parquet as pq
 import ray
 
+from analysis.load import load
 from study.runner import run_study
 from study.spec import parse_spec
 
@@ -51,7 +51,7 @@ def measure(study, slots: int) -> dict:
     start = time.perf_counter()
     run_study(study, echo=lambda line: None)
     wall = time.perf_counter() - start
-    trials = pq.read_table(f"{study.output}/trials.parquet").to_pandas()
+    trials = load(study.output).trials
     training = trials.groupby("pack_id").wall_time_s.max().sum()
     used_slots = min(slots, trials.pack_id.nunique())
     return {

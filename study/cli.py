@@ -134,32 +134,37 @@ def command_run(args: argparse.Namespace) -> int:
         trials = run_study(spec, address=args.address, resume=args.resume)
     except SpecError as error:
         raise BadInput(str(error)) from None
-    print(f"results: {trials}")
+    print(f"results: {trials} (tables: trials/, history/, samples/)")
     return 0
 
 
 def command_report(args: argparse.Namespace) -> int:
     """Write the stability report of one or more study outputs (works while they run)."""
-    from analysis.load import ResultsError, load
+    from analysis.load import ResultsError, StudyTables
     from analysis.report import write_report
 
+    out = args.out or f"{args.results[0].rstrip('/')}/report"
     try:
-        results = load(*args.results)
+        path = write_report(StudyTables(*args.results), out, args.x, args.y, args.row, args.col)
     except ResultsError as error:
         raise BadInput(str(error)) from None
-    if results.trials.empty:
-        raise BadInput(f"{', '.join(args.results)}: no finished trials yet")
-    running = any(_has_pending_parts(location) for location in args.results)
-    out = args.out or f"{args.results[0].rstrip('/')}/report"
-    path = write_report(results, out, args.x, args.y, args.row, args.col, running=running)
     print(f"report: {path}")
     return 0
 
 
-def _has_pending_parts(location: str) -> bool:
+def command_compact(args: argparse.Namespace) -> int:
+    """Fold a finished study's pack files together, or convert the old single-file layout."""
+    from study.compact import ROWS_PER_FILE, compact
     from study.results import ResultsStore
 
-    return bool(ResultsStore(location).part_ids())
+    try:
+        store = ResultsStore(args.results)
+        if store.layout() == "empty":
+            raise BadInput(f"{args.results}: no ganmap results (no trials/ or trials.parquet)")
+        print(f"{args.results}: {compact(store, args.rows or ROWS_PER_FILE)}")
+    except (OSError, ValueError) as error:
+        raise BadInput(f"{args.results}: {error}") from None
+    return 0
 
 
 def command_submit(args: argparse.Namespace) -> int:
@@ -232,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--row", help="facet rows (default: d_g_ratio where it varies)")
     report.add_argument("--col", help="facet columns (default: loss where it varies)")
     report.set_defaults(handler=command_report)
+    compact = commands.add_parser(
+        "compact", help="fold a finished study's files together; convert the old layout"
+    )
+    compact.add_argument("results", help="a study output folder or URI")
+    compact.add_argument("--rows", type=int, help="rows per compacted file (default 2,000,000)")
+    compact.set_defaults(handler=command_compact)
     address_help = "the cluster's dashboard, e.g. http://127.0.0.1:8265"
     submit = commands.add_parser("submit", help="submit a study to a Ray cluster as a Ray Job")
     submit.add_argument("spec", help="a study spec (YAML)")

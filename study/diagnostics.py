@@ -58,7 +58,7 @@ class Evaluator:
         self.latent = streams.draw(lambda generator: problem.sample_latent(samples, generator))
         self.real = streams.draw(lambda generator: problem.sample_real(samples, generator))
         self.problem, self.loss = problem, loss
-        self.keeps_samples = not problem.linear_models  # mixtures and digits
+        self.kept = 0  # last samples each member keeps (set by the trainer)
         self.samples: Tensor | None = None  # the last evaluation's generated samples
         self.previous: Tensor | None = None
         self.previous_mass: Tensor | None = None

@@ -64,6 +64,7 @@ class Pack:
 
     pack_id: str
     configs: tuple[TrainConfig, ...]
+    trial_ids: tuple[str, ...]  # of `configs`; the pack id is their hash
     checkpoint: str | None = None  # a population checkpoint an earlier run left (--resume)
 
 
@@ -83,6 +84,7 @@ def make_packs(configs: list[TrainConfig], size: int) -> list[Pack]:
     for members in groups.values():
         for start in range(0, len(members), size):
             chunk = tuple(members[start : start + size])
-            pack_id = hashlib.sha1("".join(trial_id(c) for c in chunk).encode()).hexdigest()[:12]
-            packs.append(Pack(pack_id, chunk))
+            ids = tuple(trial_id(c) for c in chunk)
+            pack_id = hashlib.sha1("".join(ids).encode()).hexdigest()[:12]
+            packs.append(Pack(pack_id, chunk, ids))
     return packs

@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from study import signals
 from study.evidence import Evidence
+from study.schema import LABELS  # noqa: F401  (defined once, with the results schema)
 
-LABELS = ("converged", "oscillating", "collapsed", "vanishing", "diverged", "unconverged")
 PRECEDENCE = ("diverged", "vanishing", "collapsed", "oscillating")
 TERMINAL = ("diverged", "vanishing", "collapsed")  # collapsed only when complete
 PROBABILITY_LOSSES = ("minimax", "nonsaturating")
@@ -366,14 +366,18 @@ def unconverged(e: Evidence, t: LabelThresholds, near: Finding) -> Finding:
     if rising:
         what = ", ".join(f"{name} +{gain:.2g}" for name, gain in rising.items())
         return Finding(True, f"still improving over the window ({what}); {near.reason}")
-    return Finding(True, f"stuck: no failure signature, not converged, not improving; {near.reason}")
+    return Finding(
+        True, f"stuck: no failure signature, not converged, not improving; {near.reason}"
+    )
 
 
 def _wandering(e: Evidence, t: LabelThresholds) -> Finding:
     drift = e.window("sample_drift")
     level = signals.median(drift)
     holds = bool(level >= t.oscillation_drift and signals.persists(drift, t.persistence))
-    reason = f"samples move {level:.3g} x the data scale per evaluation (>= {t.oscillation_drift:g})"
+    reason = (
+        f"samples move {level:.3g} x the data scale per evaluation (>= {t.oscillation_drift:g})"
+    )
     return Finding(holds, reason)
 
 

@@ -13,8 +13,9 @@ import math
 import torch
 from torch import Tensor
 
-COUNTS, COUNTS_HQ = "mode_counts", "mode_counts_hq"  # [K, M] histograms, stored as lists
-HISTOGRAMS = (COUNTS, COUNTS_HQ)
+from study.schema import MODE_COUNTS as HISTOGRAMS  # [K, M] counts, stored as lists
+
+COUNTS, COUNTS_HQ = HISTOGRAMS
 HELD_SHARE = 0.2  # a mode is held with >= this share of the samples the data would put there
 
 
@@ -97,8 +98,9 @@ def mode_evidence(assigned: Tensor, is_high_quality: Tensor, weights: Tensor) ->
 def held_modes(counts, weights, share: float):
     """Modes holding at least `share` of the samples the data would put there.
 
-    counts [..., M] per mode, weights [M] the data's (torch tensors or numpy arrays). A generator that matches the data
-    puts Binomial(N, w) samples on a mode; at N = 2,500 the floor share * N * w with
+    counts [..., M] per mode, weights [M] the data's (torch tensors or numpy arrays). A
+    generator that matches the data puts Binomial(N, w) samples on a mode; at N = 2,500
+    the floor share * N * w with
     share 0.2 lies 8 (ring8) to 11 (digits) standard deviations below that mean, so a
     mode the generator really covers is never missed, while a handful of stray samples
     (finding: "a mode covered by one stray sample") does not count.

@@ -127,20 +127,33 @@ class Digits:
         return scores
 
 
+# Each problem's radius and std when a config leaves them unset (None: not used).
+DEFAULT_GEOMETRY = {
+    "ring8": (2.0, 0.02), "grid25": (1.0, 0.05), "dirac": (0.5, None), "digits": (None, None)
+}  # fmt: skip
+
+
+def geometry(config: TrainConfig) -> tuple[float | None, float | None]:
+    """The radius and std a config's problem actually uses (its own, else the default)."""
+    radius, std = DEFAULT_GEOMETRY[config.problem]
+    if radius is not None and config.radius is not None:
+        radius = config.radius
+    if std is not None and config.std is not None:
+        std = config.std
+    return radius, std
+
+
 def make_problem(config: TrainConfig, device: torch.device):
     """The problem a config names, with its radius/std overrides, on `device`."""
+    radius, std = geometry(config)
     if config.problem == "ring8":
-        radius = config.radius if config.radius is not None else 2.0
         angles = torch.arange(8, dtype=torch.float32) * (2 * math.pi / 8)
         modes = radius * torch.stack([angles.cos(), angles.sin()], dim=1)
-        std = config.std if config.std is not None else 0.02
         return GaussianMixture("ring8", modes.to(device), std, config.z_dim)
     if config.problem == "grid25":
-        spacing = config.radius if config.radius is not None else 1.0
-        axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0]) * spacing
+        axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0]) * radius
         modes = torch.cartesian_prod(axis, axis)
-        std = config.std if config.std is not None else 0.05
         return GaussianMixture("grid25", modes.to(device), std, config.z_dim)
     if config.problem == "dirac":
-        return Dirac(device, config.radius if config.radius is not None else 0.5)
+        return Dirac(device, radius)
     return Digits(load_digits_data(device), config.z_dim)

@@ -1,105 +1,68 @@
-"""Study results as Parquet: one row per configuration, one row per configuration per evaluation.
+"""Study results as Parquet datasets: one folder per table, one file per finished pack.
 
-Layout of an output folder (a local path or any pyarrow filesystem URI, e.g. s3://):
+Layout of an output folder (schema version 3; a local path or any pyarrow URI, e.g. s3://):
 
-    spec.yaml               the resolved spec that ran
-    trials.parquet          TRIALS_SCHEMA, one row per configuration
-    history.parquet         HISTORY_SCHEMA, one row per configuration per evaluation
-    samples.parquet         SAMPLES_SCHEMA, 2D problems: final generated points per configuration
-    parts/<pack>.*.parquet  results of finished trials not yet merged (crash-safe staging)
+    spec.yaml                 the resolved spec that ran
+    study.json                the study's name, its number of configurations, schema version
+    trials/<pack_id>.parquet  one row per configuration of the pack (TRIALS_SCHEMA)
+    history/<pack_id>.parquet one row per configuration per evaluation (HISTORY_SCHEMA)
+    samples/<pack_id>.parquet final generated samples (SAMPLES_SCHEMA)
+    tune/                     Ray Tune's storage (population checkpoints)
 
-Trials write their part files; the driver merges parts into the two tables. Every write
-goes to a temporary name and is then moved into place, so no reader ever sees a
-half-written file, and merging de-duplicates by trial id, so nothing lands twice.
+A finished trial writes its pack's files, each to a hidden temporary name that is then
+moved into place, the trials file last: a pack is committed once its trials file
+exists, and nothing already written is touched when a later trial finishes. A pack's
+id is a hash of its members' trial ids, so a retried or resumed pack writes the same
+file names again and cannot duplicate a row. Detail files of a pack that died before
+its trials file landed are ignored by readers (`table_files`) and removed when a study
+resumes. `study.compact` may fold pack files into bigger `compact-*.parquet` files; each
+names the packs it holds in its metadata, and readers prefer it over those packs' files.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
-from study.config import TrainConfig
+from study.schema import (
+    CATEGORY,
+    DETAIL_KEY_FIELDS,
+    HISTORY_SCHEMA,
+    SAMPLES_SCHEMA,
+    SCHEMA_VERSION,
+    SCHEMAS,
+    TABLES,
+    TRIALS_SCHEMA,
+    TrialRecord,
+)
 
-SCHEMA_VERSION = 2
 # A population checkpoint folder holds the state and a small index naming its pack and step.
 CHECKPOINT_FILE, CHECKPOINT_INDEX = "population.pt", "pack.json"
-
-HYPERPARAMETERS = [
-    ("problem", pa.string()), ("radius", pa.float64()), ("std", pa.float64()),
-    ("loss", pa.string()), ("regularizer", pa.string()), ("reg_weight", pa.float64()),
-    ("unroll_steps", pa.int64()), ("lr_g", pa.float64()), ("lr_d", pa.float64()),
-    ("d_steps", pa.int64()), ("g_steps", pa.int64()), ("optimizer", pa.string()),
-    ("beta1", pa.float64()), ("beta2", pa.float64()), ("batch_size", pa.int64()),
-    ("steps", pa.int64()), ("eval_every", pa.int64()), ("eval_samples", pa.int64()),
-    ("z_dim", pa.int64()), ("hidden_dim", pa.int64()), ("hidden_layers", pa.int64()),
-    ("seed", pa.int64()),
-]  # fmt: skip
-DIAGNOSTICS = [
-    "loss_d", "loss_g", "penalty", "grad_norm_d", "grad_norm_g", "d_real", "d_fake",
-    "high_quality", "modes_covered", "modes_held", "n_modes", "mode_kl", "mass_kl",
-    "mass_shift", "inception_score", "mode_score", "diversity", "theta", "psi",
-    "dist_equilibrium", "sample_drift",
-]  # fmt: skip
-LABEL_COLUMNS = [
-    ("label", pa.string()), ("is_collapsed", pa.bool_()), ("is_oscillating", pa.bool_()),
-    ("is_vanishing", pa.bool_()), ("is_diverged", pa.bool_()), ("collapse_kind", pa.string()),
-    ("label_reason", pa.string()), ("confidence", pa.float64()),
-]  # fmt: skip
-RUN_COLUMNS = [
-    ("score", pa.float64()), ("steps_run", pa.int64()), ("stopped_early", pa.bool_()),
-    ("stop_step", pa.int64()), ("stop_reason", pa.string()), ("wall_time_s", pa.float64()),
-    ("device", pa.string()), ("node_id", pa.string()), ("pack_id", pa.string()),
-    ("pack_size", pa.int64()), ("resumed_from_step", pa.int64()),
-    ("ganmap_version", pa.string()), ("torch_version", pa.string()),
-    ("ray_version", pa.string()), ("schema_version", pa.int64()),
-]  # fmt: skip
-KEY_COLUMNS = [("study", pa.string()), ("trial_id", pa.string())]
-
-TRIALS_SCHEMA = pa.schema(
-    KEY_COLUMNS
-    + HYPERPARAMETERS
-    + LABEL_COLUMNS
-    + [(f"final_{name}", pa.float64()) for name in DIAGNOSTICS]
-    + [("final_finite", pa.bool_())]
-    + RUN_COLUMNS
-)
-HISTORY_SCHEMA = pa.schema(
-    KEY_COLUMNS
-    + [("step", pa.int64())]
-    + [(name, pa.float64()) for name in DIAGNOSTICS]
-    + [("finite", pa.bool_())]
-    + [(name, pa.list_(pa.uint16())) for name in ("mode_counts", "mode_counts_hq")]
-)
-SAMPLES_SCHEMA = pa.schema(KEY_COLUMNS + [("x", pa.float64()), ("y", pa.float64())])
-# Tables keyed by trial id besides trials.parquet, each merged once per trial.
-DETAIL_TABLES = {"history": HISTORY_SCHEMA, "samples": SAMPLES_SCHEMA}
-assert [name for name, _ in HYPERPARAMETERS] == list(TrainConfig.model_fields)
+COMPACT_PREFIX = "compact-"
+PACKS_KEY, VERSION_KEY = b"ganmap.packs", b"ganmap.schema_version"
+STUDY_FILE = "study.json"
+OLD_TABLES = tuple(f"{name}.parquet" for name in TABLES)  # schema version 2: one file each
+COMPRESSION = "zstd"
 
 
-def score(final: dict) -> float:
-    """One number to optimize, in [0, 1]: mode coverage x quality, or closeness to equilibrium.
+class OldLayout(ValueError):
+    """A folder written by ganmap's single-file layout (schema version 2)."""
 
-    0 for a diverged run. Used as Optuna's default metric.
-    """
-    if not final.get("finite", True):
-        return 0.0
-    if "dist_equilibrium" in final:
-        distance = final["dist_equilibrium"]
-        return 0.0 if not math.isfinite(distance) else 1.0 / (1.0 + 10.0 * distance)
-    value = final["modes_covered"] / final["n_modes"] * final["high_quality"]
-    return value if math.isfinite(value) else 0.0
-
-
-def to_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
-    """Rows (missing columns become nulls) as a table with exactly `schema`."""
-    columns = {field.name: [row.get(field.name) for row in rows] for field in schema}
-    return pa.Table.from_pydict(columns, schema=schema)
+    def __init__(self, location: str):
+        super().__init__(
+            f"{location} holds results in the single-file layout of schema version 2 "
+            f"(trials.parquet at its top); this ganmap reads version {SCHEMA_VERSION}: "
+            f"convert it with `ganmap compact {location}`"
+        )
 
 
 def resolve(location: str) -> tuple[pafs.FileSystem, str]:
@@ -109,8 +72,80 @@ def resolve(location: str) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), os.path.abspath(location)
 
 
+@dataclass(frozen=True)
+class TableFile:
+    """One Parquet file of a table and the packs whose rows it holds."""
+
+    name: str  # inside the store, e.g. "history/3f2a9c0d1e4b.parquet"
+    packs: frozenset[str]
+
+    @property
+    def compacted(self) -> bool:
+        """Written by `ganmap compact` (holds several packs), not by a trial."""
+        return self.name.rpartition("/")[2].startswith(COMPACT_PREFIX)
+
+
+def pack_tables(
+    records: Sequence[TrialRecord], histories: Sequence[Sequence[Mapping]], samples: Sequence
+) -> dict[str, pa.Table]:
+    """The three tables of one pack from its members' records, histories and last samples.
+
+    `histories[i]` is member i's list of evaluation rows (the trainer's history) and
+    `samples[i]` its kept samples, [n, 2] points or [n, 64] digit images (or empty).
+    """
+    trials = pa.Table.from_pylist([record.row() for record in records], schema=TRIALS_SCHEMA)
+    keys = [(r.study, r.trial_id, r.run.pack_id) for r in records]
+    return {
+        "trials": trials,
+        "history": _history_table(keys, histories),
+        "samples": _samples_table(keys, samples),
+    }
+
+
+def _key_columns(keys: Sequence[tuple[str, str, str]], counts: Sequence[int]) -> dict:
+    """study, trial_id and pack_id of member i repeated `counts[i]` times, as Arrow arrays."""
+    index = pa.array(np.repeat(np.arange(len(counts)), counts))
+    columns = {}
+    for position, field in enumerate(DETAIL_KEY_FIELDS):
+        values = pa.array([key[position] for key in keys], pa.string()).take(index)
+        columns[field.name] = values.dictionary_encode() if field.type == CATEGORY else values
+    return columns
+
+
+def _history_table(keys, histories) -> pa.Table:
+    rows = [row for history in histories for row in history]
+    columns = _key_columns(keys, [len(history) for history in histories])
+    values = pa.schema([field for field in HISTORY_SCHEMA if field.name not in columns])
+    evaluations = pa.Table.from_pylist(rows, schema=values)  # a missing key is a null
+    columns.update(zip(evaluations.column_names, evaluations.columns))
+    return pa.Table.from_pydict(columns, schema=HISTORY_SCHEMA)
+
+
+def _samples_table(keys, samples) -> pa.Table:
+    counts = [len(member) for member in samples]
+    kept = [np.asarray(m, dtype=np.float32).reshape(len(m), -1) for m in samples if len(m)]
+    points = np.concatenate(kept) if kept else np.zeros((0, 0), np.float32)
+    columns = _key_columns(keys, counts)
+    columns["sample"] = np.concatenate(
+        [np.arange(n, dtype=np.int16) for n in counts] + [np.zeros(0, np.int16)]
+    )
+    rows, width = points.shape
+    empty = {name: pa.nulls(rows, SAMPLES_SCHEMA.field(name).type) for name in ("x", "y", "pixels")}
+    columns["x"] = points[:, 0] if width == 2 else empty["x"]
+    columns["y"] = points[:, 1] if width == 2 else empty["y"]
+    columns["pixels"] = _pixels(points) if width > 2 else empty["pixels"]
+    return pa.Table.from_pydict(columns, schema=SAMPLES_SCHEMA)
+
+
+def _pixels(images: np.ndarray) -> pa.Array:
+    """Images in [-1, 1] as lists of uint8 (0 = -1, 255 = +1); NaN as background."""
+    levels = np.rint((np.nan_to_num(images, nan=-1.0).clip(-1, 1) + 1) * 127.5).astype(np.uint8)
+    offsets = np.arange(0, levels.size + 1, levels.shape[1], dtype=np.int32)
+    return pa.ListArray.from_arrays(offsets, pa.array(levels.ravel(), pa.uint8()))
+
+
 class ResultsStore:
-    """The output folder of one study: parts written by trials, tables merged by the driver."""
+    """The output folder of one study: pack files written by trials, read as datasets."""
 
     def __init__(self, location: str):
         self.fs, self.root = resolve(location)
@@ -133,9 +168,14 @@ class ResultsStore:
         return self.fs.get_file_info(self.path(name)).type == pafs.FileType.File
 
     def write_bytes(self, name: str, data: bytes) -> None:
-        """Write a file atomically (temporary name, then move into place)."""
-        self.fs.create_dir(self.path(*name.split("/")[:-1]) or self.root, recursive=True)
-        temporary = self.path(f"{name}.tmp-{uuid.uuid4().hex}")
+        """Write a file atomically: a hidden temporary name beside it, then a move.
+
+        The temporary name starts with "." and does not end in .parquet, so neither
+        pyarrow.dataset nor a `*.parquet` glob ever reads a half-written file.
+        """
+        folder, _, base = name.rpartition("/")
+        self.fs.create_dir(self.path(folder) if folder else self.root, recursive=True)
+        temporary = self.path(*filter(None, [folder, f".{base}.tmp-{uuid.uuid4().hex}"]))
         with self.fs.open_output_stream(temporary) as stream:
             stream.write(data)
         self.fs.move(temporary, self.path(name))
@@ -144,22 +184,126 @@ class ResultsStore:
         with self.fs.open_input_stream(self.path(name)) as stream:
             return stream.read()
 
-    def write_table(self, name: str, table: pa.Table) -> None:
+    def write_table(
+        self, name: str, table: pa.Table, packs: Iterable[str], row_group_size: int | None = None
+    ) -> None:
+        """Write a table file atomically, recording the packs it holds in its metadata."""
+        metadata = {PACKS_KEY: json.dumps(sorted(packs)), VERSION_KEY: str(SCHEMA_VERSION)}
         sink = pa.BufferOutputStream()
-        pq.write_table(table, sink)
+        table = table.replace_schema_metadata(metadata)
+        pq.write_table(table, sink, compression=COMPRESSION, row_group_size=row_group_size)
         self.write_bytes(name, sink.getvalue().to_pybytes())
 
-    def read_table(self, name: str, schema: pa.Schema) -> pa.Table:
-        if not self.exists(name):
-            return schema.empty_table()
-        return pq.read_table(self.path(name), filesystem=self.fs, schema=schema)
+    def write_pack(self, pack_id: str, tables: Mapping[str, pa.Table]) -> None:
+        """A finished pack's files; the trials file goes last and commits the pack."""
+        for name in (*(t for t in TABLES if t != "trials"), "trials"):
+            self.write_table(f"{name}/{pack_id}.parquet", tables[name], [pack_id])
 
-    def write_part(self, pack_id: str, trials: list[dict], details: dict[str, list]) -> None:
-        """A finished trial's rows; the trials file is written last and marks it complete."""
-        for name, schema in DETAIL_TABLES.items():
-            table = to_table(details.get(name, []), schema)
-            self.write_table(f"parts/{pack_id}.{name}.parquet", table)
-        self.write_table(f"parts/{pack_id}.trials.parquet", to_table(trials, TRIALS_SCHEMA))
+    def layout(self) -> str:
+        """ "tables" (this version's folders), "single-file" (version 2) or "empty"."""
+        if any(self.exists(name) for name in OLD_TABLES):
+            return "single-file"
+        return "tables" if self._listing("trials") else "empty"
+
+    def _listing(self, table: str) -> list[str]:
+        """Names of the table's Parquet files (temporary files excluded)."""
+        selector = pafs.FileSelector(self.path(table), allow_not_found=True)
+        names = [info.base_name for info in self.fs.get_file_info(selector)]
+        return sorted(f"{table}/{n}" for n in names if n.endswith(".parquet") and n[0] != ".")
+
+    def _packs_of(self, name: str) -> frozenset[str]:
+        base = name.rpartition("/")[2].removesuffix(".parquet")
+        if not base.startswith(COMPACT_PREFIX):
+            return frozenset([base])
+        with self.fs.open_input_file(self.path(name)) as source:
+            metadata = pq.read_schema(source).metadata or {}
+        return frozenset(json.loads(metadata.get(PACKS_KEY, b"[]")))
+
+    def all_files(self, table: str) -> list[TableFile]:
+        """Every file of a table, committed or not (see `table_files`)."""
+        return [TableFile(name, self._packs_of(name)) for name in self._listing(table)]
+
+    def table_files(self, table: str) -> list[TableFile]:
+        """The files that make up a table, each committed row exactly once.
+
+        A pack counts once its trials file exists; a pack's own file is skipped where a
+        compacted file holds the same pack (a compaction cut short before it deleted it).
+        """
+        trials = self.all_files("trials")
+        committed = frozenset().union(*(f.packs for f in trials))
+        files = trials if table == "trials" else self.all_files(table)
+        compacted = frozenset().union(*(f.packs for f in files if f.compacted))
+        return [
+            f for f in files if f.compacted or (f.packs <= committed and not f.packs & compacted)
+        ]
+
+    def stray_files(self) -> list[str]:
+        """Files readers skip: detail files of packs whose trials file never landed (their
+        trial died while writing), and pack files that a compacted file replaced."""
+        names = []
+        for table in TABLES:
+            kept = {file.name for file in self.table_files(table)}
+            names += [file.name for file in self.all_files(table) if file.name not in kept]
+        return names
+
+    def remove_stray_files(self) -> int:
+        """Delete `stray_files`; returns how many. Only while none of the study's trials
+        runs (before a resume starts its trials, or on a finished study)."""
+        names = self.stray_files()
+        for name in names:
+            self.fs.delete_file(self.path(name))
+        return len(names)
+
+    def dataset(self, table: str) -> ds.Dataset:
+        """The committed rows of a table as one pyarrow dataset (nothing read yet)."""
+        paths = [self.path(f.name) for f in self.table_files(table)]
+        return ds.dataset(paths, schema=SCHEMAS[table], format="parquet", filesystem=self.fs)
+
+    def completed_ids(self, known: Mapping[str, Sequence[str]] | None = None) -> set[str]:
+        """Trial ids with committed results.
+
+        `known` maps pack ids to their members' trial ids (the packs the driver would
+        run): a file holding only known packs is answered from its name and metadata.
+        Only other files (written with another pack size, Optuna trials) are read, and
+        then only their trial_id column.
+        """
+        known = known or {}
+        ids: set[str] = set()
+        unknown = []
+        for file in self.table_files("trials"):
+            if file.packs <= known.keys():
+                ids.update(tid for pack in file.packs for tid in known[pack])
+            else:
+                unknown.append(self.path(file.name))
+        if unknown:
+            data = ds.dataset(unknown, schema=TRIALS_SCHEMA, format="parquet", filesystem=self.fs)
+            ids.update(data.to_table(columns=["trial_id"]).column("trial_id").to_pylist())
+        return ids
+
+    def read_trials_file(self, name: str) -> pa.Table:
+        """One trials file (a pack's, or a compacted one), e.g. to relabel its rows."""
+        with self.fs.open_input_file(self.path(name)) as source:
+            return pq.read_table(source, schema=TRIALS_SCHEMA)
+
+    def replace_trials_file(self, file: TableFile, table: pa.Table) -> None:
+        """Atomically replace one trials file with `table` (same packs, same trial ids):
+        how a relabelled study rewrites its label columns, one file at a time."""
+        if not file.name.startswith("trials/"):
+            raise ValueError(f"{file.name}: not a trials file")
+        if table.schema.remove_metadata() != TRIALS_SCHEMA:
+            raise ValueError(f"{file.name}: the replacement does not have TRIALS_SCHEMA")
+        before = self.read_trials_file(file.name).column("trial_id")
+        if sorted(before.to_pylist()) != sorted(table.column("trial_id").to_pylist()):
+            raise ValueError(f"{file.name}: the replacement holds other trials")
+        self.write_table(file.name, table, file.packs)
+
+    def write_study_info(self, study: str, configurations: int) -> None:
+        """study.json: what the folder holds (read by reports to say how much is done)."""
+        info = {"study": study, "configurations": configurations, "schema_version": SCHEMA_VERSION}
+        self.write_bytes(STUDY_FILE, json.dumps(info).encode())
+
+    def study_info(self) -> dict:
+        return json.loads(self.read_bytes(STUDY_FILE)) if self.exists(STUDY_FILE) else {}
 
     def pack_checkpoints(self) -> dict[str, str]:
         """The latest complete population checkpoint of each pack in the study's Tune
@@ -183,70 +327,3 @@ class ResultsStore:
             if complete and saved["step"] > latest.get(saved["pack_id"], (-1, ""))[0]:
                 latest[saved["pack_id"]] = (saved["step"], state)
         return {pack_id: state for pack_id, (_, state) in latest.items()}
-
-    def part_ids(self) -> list[str]:
-        selector = pafs.FileSelector(self.path("parts"), allow_not_found=True)
-        names = [info.base_name for info in self.fs.get_file_info(selector)]
-        return sorted(name.split(".")[0] for name in names if name.endswith(".trials.parquet"))
-
-    def completed_ids(self) -> set[str]:
-        """Trial ids with results on disk, merged or still in parts."""
-        tables = [self.read_table("trials.parquet", TRIALS_SCHEMA)]
-        tables += [
-            self.read_table(f"parts/{p}.trials.parquet", TRIALS_SCHEMA) for p in self.part_ids()
-        ]
-        return {tid for table in tables for tid in table.column("trial_id").to_pylist()}
-
-    def merge_parts(self) -> int:
-        """Fold finished parts into the tables, once per trial id; returns trials added.
-
-        Detail tables are written before trials.parquet and filtered against what they
-        already hold, so a crash between the writes never duplicates a row.
-        """
-        parts = self.part_ids()
-        if not parts:
-            return 0
-        trials = self.read_table("trials.parquet", TRIALS_SCHEMA)
-        known = set(trials.column("trial_id").to_pylist())
-        fresh = []
-        for part in parts:
-            table = _without(self.read_table(f"parts/{part}.trials.parquet", TRIALS_SCHEMA), known)
-            known |= set(table.column("trial_id").to_pylist())
-            fresh.append(table)
-        added = {tid for table in fresh for tid in table.column("trial_id").to_pylist()}
-        for name, schema in DETAIL_TABLES.items():
-            merged = self.read_table(f"{name}.parquet", schema)
-            present = set(merged.column("trial_id").to_pylist())
-            new = [self.read_table(f"parts/{part}.{name}.parquet", schema) for part in parts]
-            new = [_only(table, added - present) for table in new]
-            self.write_table(f"{name}.parquet", pa.concat_tables([merged, *new]))
-        self.write_table("trials.parquet", pa.concat_tables([trials, *fresh]))
-        for part in parts:
-            for name in ("trials", *DETAIL_TABLES):
-                self.fs.delete_file(self.path(f"parts/{part}.{name}.parquet"))
-        return len(added)
-
-
-def _without(table: pa.Table, ids: set[str]) -> pa.Table:
-    return table.filter(pa.array([tid not in ids for tid in table.column("trial_id").to_pylist()]))
-
-
-def _only(table: pa.Table, ids: set[str]) -> pa.Table:
-    return table.filter(pa.array([tid in ids for tid in table.column("trial_id").to_pylist()]))
-
-
-def rows_for_member(
-    study: str, tid: str, config: TrainConfig, result, extra: dict
-) -> tuple[dict, dict[str, list[dict]]]:
-    """The trials row and detail rows of one member (`extra` holds label and run fields)."""
-    final = result.history[-1]
-    trial = {"study": study, "trial_id": tid, **config.model_dump(), **extra}
-    trial.update({f"final_{name}": final.get(name) for name in DIAGNOSTICS})
-    trial["final_finite"] = final.get("finite", True)
-    trial["score"] = score(final)
-    trial["schema_version"] = SCHEMA_VERSION
-    key = {"study": study, "trial_id": tid}
-    history = [{**key, **row} for row in result.history]
-    points = result.samples if config.problem in ("ring8", "grid25") else []
-    samples = [{**key, "x": x, "y": y} for x, y in points]
-    return trial, {"history": history, "samples": samples}

@@ -3,19 +3,21 @@
 Grid and random studies are expanded in the driver, packed into populations of
 configurations that share structure, and each pack is one Tune trial that trains it
 with the engine. Optuna studies let Tune's OptunaSearch propose one configuration per
-trial. Trials write their rows as part files; the driver merges them as trials finish.
+trial. Each trial writes its pack's Parquet files itself (`study.results`); the driver
+never reads them: it learns what is done from the file names, and counts progress from
+what trials report.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import importlib.metadata
 import io
 import json
 import os
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,15 +37,16 @@ from ray import tune  # noqa: E402
 from study import checkpoint  # noqa: E402
 from study.config import TrainConfig  # noqa: E402
 from study.expand import Pack, expand, make_packs, pack_size, trial_id  # noqa: E402
-from study.labels import EarlyStopper, LabelThresholds, label_history  # noqa: E402
+from study.labels import EarlyStopper, EarlyStopping, LabelThresholds, label_history  # noqa: E402
+from study.progress import StudyProgress, finished_metrics  # noqa: E402
 from study.results import (  # noqa: E402
     CHECKPOINT_FILE,
     CHECKPOINT_INDEX,
-    TRIALS_SCHEMA,
+    OldLayout,
     ResultsStore,
-    rows_for_member,
-    score,
+    pack_tables,
 )
+from study.schema import RunRecord, TrialRecord, score  # noqa: E402
 from study.spec import SpecError, StudySpec  # noqa: E402
 
 # ganmap's Parquet replaces Tune's per-trial result files, whose absence Tune would report.
@@ -57,7 +60,7 @@ class TrialContext:
     study: str
     location: str
     thresholds: LabelThresholds
-    early_stop: bool
+    early_stopping: EarlyStopping
     use_gpu: bool
     fixed: dict
     checkpoint_every_s: float = 0.0  # seconds between population checkpoints; 0: none
@@ -90,7 +93,8 @@ def train_and_write(
     from study.trainer import train
 
     budgets = [c.steps for c in configs]
-    stopper = EarlyStopper([c.loss for c in configs], budgets, context.thresholds)
+    rule = context.early_stopping
+    stopper = EarlyStopper([c.loss for c in configs], budgets, context.thresholds, rule)
     device = "cuda" if context.use_gpu and torch.cuda.is_available() else "cpu"
     resume_from = restored_state(device, context.location, saved)
     last_checkpoint = time.monotonic()
@@ -102,7 +106,7 @@ def train_and_write(
         metrics = {"step": step, "members": len(configs), "live": live}
         metrics["score"] = max(score(row) for row in latest)
         if len(configs) == 1:  # what an Optuna metric may name
-            metrics |= {f"final_{k}": float(v) for k, v in latest[0].items() if k != "step"}
+            metrics |= {f"final_{k}": float(v) for k, v in latest[0].items() if numeric(k, v)}
         every = context.checkpoint_every_s
         due = every > 0 and time.monotonic() - last_checkpoint >= every
         if due and live and step < configs[0].steps:
@@ -111,40 +115,58 @@ def train_and_write(
         else:
             tune.report(metrics)
 
+    started_at = now()
     results = train(
-        configs, should_stop=stopper if context.early_stop else None,
+        configs, should_stop=stopper if rule.enabled else None,
         device=device, on_evaluation=report, resume_from=resume_from,
     )  # fmt: skip
-    node_id = ray.get_runtime_context().get_node_id()
-    trials, details = [], {"history": [], "samples": []}
-    for member, result in enumerate(results):
-        label = label_history(result.history, result.config.loss, context.thresholds)
-        stop_reason = stopper.provisional[member].label_reason if result.stopped_early else ""
-        extra = {
-            **dataclasses.asdict(label),
-            "steps_run": result.steps_run,
-            "stopped_early": result.stopped_early,
-            "stop_step": result.steps_run if result.stopped_early else None,
-            "stop_reason": stop_reason,
-            "wall_time_s": result.wall_time_s,
-            "device": result.device,
-            "node_id": node_id,
-            "pack_id": pack_id,
-            "pack_size": len(configs),
-            "resumed_from_step": resume_from["step"] if resume_from else None,
-            **versions(),
-        }
-        trial, rows = rows_for_member(
-            context.study, trial_id(result.config), result.config, result, extra
-        )
-        trials.append(trial)
-        for name, table_rows in rows.items():
-            details[name].extend(table_rows)
-    ResultsStore(context.location).write_part(pack_id, trials, details)
-    summary = {"finished": 1, "members": len(configs), "score": max(t["score"] for t in trials)}
-    if len(trials) == 1:
-        summary.update({k: v for k, v in trials[0].items() if isinstance(v, (int, float))})
+    where = {
+        "node_id": ray.get_runtime_context().get_node_id(), "pack_id": pack_id,
+        "pack_size": len(configs), "started_at": started_at, "finished_at": now(),
+        "resumed_from_step": resume_from["step"] if resume_from else None, **versions(),
+    }  # fmt: skip
+    records = [
+        member_record(context, result, stopper.provisional.get(member), where)
+        for member, result in enumerate(results)
+    ]
+    tables = pack_tables(records, [r.history for r in results], [r.samples for r in results])
+    ResultsStore(context.location).write_pack(pack_id, tables)
+    return finished_report(records)
+
+
+def member_record(context: TrialContext, result, provisional, where: dict) -> TrialRecord:
+    """One member's trials row: its label, final evaluation and how it ran (`where`: the
+    RunRecord fields its whole pack shares)."""
+    label = label_history(result.history, result.config.loss, context.thresholds)
+    stopped = result.stopped_early
+    run = RunRecord(
+        steps_run=result.steps_run, stopped_early=stopped,
+        stop_step=result.steps_run if stopped else None,
+        stop_reason=provisional.label_reason if stopped else "",
+        wall_time_s=result.wall_time_s, device=result.device, **where,
+    )  # fmt: skip
+    tid = trial_id(result.config)
+    return TrialRecord(context.study, tid, result.config, label, result.history[-1], run)
+
+
+def numeric(name: str, value) -> bool:
+    """A scalar diagnostic of a history row (not the step, not a list of mode counts)."""
+    return name != "step" and isinstance(value, (int, float))
+
+
+def finished_report(records: list[TrialRecord]) -> dict:
+    """A finished trial's last report: label counts (for progress) and its best score;
+    a one-configuration trial also reports its numeric columns (what Optuna may optimize)."""
+    summary = finished_metrics([record.label.label for record in records])
+    summary["score"] = max(score(record.final) for record in records)
+    if len(records) == 1:
+        row = records[0].row()
+        summary |= {k: v for k, v in row.items() if isinstance(v, (int, float))}
     return summary
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def report_with_checkpoint(metrics: dict, state: dict, pack_id: str) -> None:
@@ -189,6 +211,7 @@ def run_suggestion(tune_config: dict, context: TrialContext) -> None:
 
 
 def versions() -> dict[str, str]:
+    """The versions a result was produced with (RunRecord's version fields)."""
     import torch
 
     return {
@@ -199,37 +222,28 @@ def versions() -> dict[str, str]:
 
 
 class Progress(tune.Callback):
-    """Merges finished trials into the Parquet tables and prints where the study stands."""
+    """Counts what trials report into a StudyProgress and prints a line per finished trial."""
 
-    def __init__(self, store: ResultsStore, total: int, done_before: int, echo):
-        self.store, self.total, self.done_before, self.echo = store, total, done_before, echo
-        self.start = time.perf_counter()
+    def __init__(self, progress: StudyProgress, echo):
+        self.progress, self.echo = progress, echo
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        if "finished" not in result:
+            self.progress.evaluated(trial.trial_id, result)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        self.store.merge_parts()
-        self.show(trials)
+        self.progress.finished(trial.trial_id, trial.last_result)
+        self.echo(self.progress.line(sum(t.status == "RUNNING" and t is not trial for t in trials)))
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self.echo(f"trial {trial.trial_id} failed after its retries: see {trial.local_path}")
 
-    def show(self, trials) -> None:
-        labels = self.store.read_table("trials.parquet", TRIALS_SCHEMA).column("label")
-        counts = Counter(labels.to_pylist())
-        done = sum(counts.values())
-        running = sum(t.status == "RUNNING" for t in trials)
-        elapsed = time.perf_counter() - self.start
-        new = done - self.done_before
-        left = elapsed / new * (self.total - done) if new else float("nan")
-        mix = ", ".join(f"{name} {count}" for name, count in counts.most_common())
-        self.echo(
-            f"[{done}/{self.total} configurations] {running} trials running | {mix} | "
-            f"{elapsed:.0f} s elapsed, ~{left:.0f} s left"
-        )
 
-
-def prepare_output(store: ResultsStore, spec: StudySpec, resume: bool) -> set[str]:
-    """Check the output folder against the spec; return the trial ids already done."""
+def prepare_output(store: ResultsStore, spec: StudySpec, resume: bool) -> None:
+    """Check the output folder against the spec; on resume, clear what dead trials left."""
     resolved = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+    if store.layout() == "single-file":
+        raise SpecError(str(OldLayout(store.location)))
     if store.exists("spec.yaml"):
         if not resume:
             raise SpecError(
@@ -238,20 +252,34 @@ def prepare_output(store: ResultsStore, spec: StudySpec, resume: bool) -> set[st
             )
         if store.read_bytes("spec.yaml").decode() != resolved:
             raise SpecError(f"--resume: the spec differs from {store.location}/spec.yaml")
+        store.remove_stray_files()
     else:
         store.write_bytes("spec.yaml", resolved.encode())
-    store.merge_parts()
-    return store.completed_ids()
 
 
-def build_tuner(spec: StudySpec, store: ResultsStore, done: set[str], echo) -> tune.Tuner | None:
+def pending_packs(configs: list[TrainConfig], size: int, store: ResultsStore) -> list[Pack]:
+    """The packs still to run. What is done comes from the file names of finished packs:
+    a pack's id is a hash of its members' trial ids, so the study's own packs name them.
+
+    Packs are cut at fixed boundaries, so with an unchanged pack size every pack is
+    either done or pending as a whole; otherwise the pending configurations are repacked.
+    """
+    packs = make_packs(configs, size)
+    members = {p.pack_id: set(p.trial_ids) for p in packs}
+    done = store.completed_ids(members)
+    if all(ids <= done or done.isdisjoint(ids) for ids in members.values()):
+        return [p for p in packs if done.isdisjoint(members[p.pack_id])]
+    return make_packs([c for c in configs if trial_id(c) not in done], size)
+
+
+def build_tuner(spec: StudySpec, store: ResultsStore, echo) -> tune.Tuner | None:
     """The Tuner for what is left of the study, or None when nothing is."""
     has_gpu = ray.cluster_resources().get("GPU", 0) > 0
     if spec.resources.gpus > 0 and not has_gpu:
         echo("no GPU in the cluster: trials run on CPU")
     resources = {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus if has_gpu else 0.0}
     context = TrialContext(
-        spec.name, store.location, spec.thresholds, spec.early_stopping.enabled,
+        spec.name, store.location, spec.labels, spec.early_stopping,
         resources["gpu"] > 0, dict(spec.fixed), spec.resources.checkpoint_every_s,
     )  # fmt: skip
     run_config = tune.RunConfig(
@@ -262,6 +290,7 @@ def build_tuner(spec: StudySpec, store: ResultsStore, done: set[str], echo) -> t
         verbose=0,
     )
     if spec.search.algorithm == "optuna":
+        done = store.completed_ids()
         remaining = spec.search.num_samples - len(done)
         total = spec.search.num_samples
         trainable = tune.with_parameters(run_suggestion, context=context)
@@ -271,17 +300,17 @@ def build_tuner(spec: StudySpec, store: ResultsStore, done: set[str], echo) -> t
         )
     else:
         configs = expand(spec)
-        total = len(configs)
-        pending = [c for c in configs if trial_id(c) not in done]
-        packs = with_checkpoints(make_packs(pending, pack_size(spec, has_gpu)), store, echo)
-        remaining = len(pending)
+        total, size = len(configs), pack_size(spec, has_gpu)
+        packs = with_checkpoints(pending_packs(configs, size, store), store, echo)
+        remaining = sum(len(pack.configs) for pack in packs.values())
         trainable = tune.with_parameters(run_pack, packs=packs, context=context)
         param_space = {"pack": tune.grid_search(sorted(packs))}
         tune_config = tune.TuneConfig(reuse_actors=True)
     echo(f"study {spec.name}: {total} configurations, {total - remaining} done, {remaining} to run")
+    store.write_study_info(spec.name, total)
     if remaining <= 0:
         return None
-    run_config.callbacks = [Progress(store, total, total - remaining, echo)]
+    run_config.callbacks = [Progress(StudyProgress(total, total - remaining), echo)]
     return tune.Tuner(
         tune.with_resources(trainable, resources),
         param_space=param_space, tune_config=tune_config, run_config=run_config,
@@ -330,16 +359,15 @@ def leave_ray_working_dir() -> None:
 
 
 def run_study(spec: StudySpec, address: str | None = None, resume: bool = False, echo=print):
-    """Run (or finish, with `resume`) a study; returns the path of trials.parquet."""
+    """Run (or finish, with `resume`) a study; returns its output location."""
     store = ResultsStore(spec.output_location)  # resolved before the driver may move
-    done = prepare_output(store, spec, resume)
+    prepare_output(store, spec, resume)
     leave_ray_working_dir()
     connect(address)
-    tuner = build_tuner(spec, store, done, echo)
+    tuner = build_tuner(spec, store, echo)
     if tuner is not None:
         grid = tuner.fit()
-        store.merge_parts()
         failed = [result for result in grid if result.error is not None]
         if failed:
             echo(f"{len(failed)} trials failed after their retries; --resume runs them again")
-    return store.uri("trials.parquet")
+    return store.location

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from study.config import TrainConfig, format_validation_error
 from study.labels import EarlyStopping, LabelThresholds
-from study.results import DIAGNOSTICS
+from study.schema import DIAGNOSTICS
 
 ENGINE_KEYS = tuple(TrainConfig.model_fields)
 DOMAIN_KINDS = ("grid", "choice", "uniform", "loguniform", "randint")

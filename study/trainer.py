@@ -25,12 +25,12 @@ from study.losses import LOSSES, LossPair
 from study.population import Population
 from study.problems import make_problem
 from study.regularizers import PenaltyInputs
+from study.schema import KEPT_SAMPLES
 
 # should_stop(member index, its history so far) -> stop now?
 StopRule = Callable[[int, list[dict]], bool]
 # on_evaluation(step, results, snapshot): snapshot() -> the training state (a checkpoint)
 EvaluationHook = Callable[[int, list["MemberResult"], Callable[[], dict]], None]
-KEPT_SAMPLES = 500  # generated samples kept per member (2D points, digit images)
 
 
 @dataclass
@@ -43,7 +43,7 @@ class MemberResult:
     stopped_early: bool = False
     wall_time_s: float = 0.0
     device: str = "cpu"
-    samples: list[list[float]] = field(default_factory=list)  # 2D: last points (lists once done)
+    samples: list[list[float]] = field(default_factory=list)  # last samples (lists once done)
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -73,11 +73,14 @@ def train(
     device: str | torch.device | None = None,
     on_evaluation: EvaluationHook | None = None,
     resume_from: dict | None = None,
+    kept_samples: int | None = None,
 ) -> list[MemberResult]:
     """Train every config as one population; results are in the order of `configs`.
 
     `on_evaluation(step, results, snapshot)` runs after each evaluation; `snapshot()`
-    returns the whole training state, which `resume_from` continues exactly.
+    returns the whole training state, which `resume_from` continues exactly. Each member
+    keeps its last `kept_samples` generated samples (default: what the results store
+    keeps for the problem, `schema.KEPT_SAMPLES`).
     """
     check_shared_structure(configs)
     config = configs[0]
@@ -86,6 +89,8 @@ def train(
     population = Population(list(configs), problem, device)
     loss = LOSSES[config.loss]
     evaluator = Evaluator(population, problem, loss, configs, config.eval_samples)
+    default = KEPT_SAMPLES.get(problem.data_dim, 0)  # 2D points, digit images
+    evaluator.kept = default if kept_samples is None else kept_samples
     stats = IntervalStats()
     results = [MemberResult(c, device=str(device)) for c in configs]
     if resume_from is None:
@@ -215,17 +220,18 @@ def _with_noise(population: Population, x: Tensor) -> Tensor:
 
 
 def _record(step, values, evaluator, population, results, should_stop, elapsed) -> list[int]:
-    """Append each live member's row (and 2D samples); return the members that go on."""
+    """Append each live member's row (and last samples); return the members that go on."""
     keep = []
+    kept = evaluator.kept
     for position, (member, row) in enumerate(zip(population.members, to_rows(step, values))):
         result = results[member]
         result.history.append(row)
         result.steps_run, result.wall_time_s = step, elapsed
-        if evaluator.keeps_samples:  # a view on the device; copied to the host once, at the end
-            result.samples = evaluator.samples[position, :KEPT_SAMPLES]
+        if kept:  # a view on the device; copied to the host once, at the end
+            result.samples = evaluator.samples[position, :kept]
         if should_stop is not None and should_stop(member, result.history):
             result.stopped_early = step < result.config.steps
-            if evaluator.keeps_samples:  # don't keep the whole population's samples alive
+            if kept:  # don't keep the whole population's samples alive
                 result.samples = result.samples.clone()
         else:
             keep.append(position)

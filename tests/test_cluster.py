@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 import pytest
 import yaml
 from ray.cluster_utils import Cluster
@@ -29,6 +29,11 @@ SPEC = {
     "space": {"lr_g": [5e-4, 1e-3, 2e-3, 4e-3]},
     "resources": {"pack": 1, "cpus": 1},
 }  # fmt: skip
+
+
+def table(out: Path, name: str):
+    """One table folder of a study's output, read as a pyarrow dataset."""
+    return ds.dataset(out / name).to_table().to_pandas()
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +62,7 @@ def test_study_submitted_as_a_job_runs_on_both_nodes(cluster, tmp_path, capsys):
     # The Jobs API ran it to success with token authentication on...
     assert code == 0, printed
     assert "submitted job" in printed and "SUCCEEDED" in printed
-    trials = pq.read_table(out / "trials.parquet").to_pandas()
+    trials = table(out, "trials")
     # ...every configuration exactly once, trained on both nodes.
     assert len(trials) == 4 and trials.trial_id.is_unique
     assert trials.node_id.nunique() == 2
@@ -94,8 +99,8 @@ def test_study_survives_losing_a_worker_node(cluster, tmp_path):
     finished = 0
     while time.monotonic() < deadline and finished == 0:
         time.sleep(0.5)
-        if (out / "trials.parquet").exists():
-            finished = len(pq.read_table(out / "trials.parquet"))
+        if (out / "trials").exists():
+            finished = len(table(out, "trials"))
     # Kill the worker node mid-study: some results in, the job still running.
     assert 1 <= finished < 8 and jobs.status(ADDRESS, job_id) == "RUNNING"
     cluster.remove_node(worker, allow_graceful=False)
@@ -106,8 +111,7 @@ def test_study_survives_losing_a_worker_node(cluster, tmp_path):
         ):
             time.sleep(1)
         assert jobs.status(ADDRESS, job_id) == "SUCCEEDED"
-        trials = pq.read_table(out / "trials.parquet").to_pandas()
-        history = pq.read_table(out / "history.parquet").to_pandas()
+        trials, history = table(out, "trials"), table(out, "history")
         # Trials lost with the node were retried: every configuration exactly once.
         assert len(trials) == 8 and trials.trial_id.is_unique
         assert not history.duplicated(["trial_id", "step"]).any()
@@ -127,4 +131,4 @@ def test_rays_own_job_submit_runs_a_study(cluster, tmp_path):
     submitted = subprocess.run(command, capture_output=True, text=True, timeout=300)
     # The README's `ray job submit -- ... run ...` route succeeds as well.
     assert submitted.returncode == 0, submitted.stdout[-2000:] + submitted.stderr[-2000:]
-    assert len(pq.read_table(out / "trials.parquet")) == 4
+    assert len(table(out, "trials")) == 4

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from study.cli import main
 from study.config import DEFAULT_REG_WEIGHT, TrainConfig, format_validation_error
-from study.labels import LABELS
+from study.schema import LABELS
 
 
 def test_defaults_are_a_plain_nonsaturating_gan():

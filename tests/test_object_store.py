@@ -74,9 +74,12 @@ def test_study_writes_to_s3_and_analysis_reads_it_back(s3, tmp_path):
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     listing = s3.get_file_info(pafs.FileSelector("ganmap-test/studies/s3study", recursive=True))
     names = {info.path.removeprefix("ganmap-test/studies/s3study/") for info in listing}
-    # The Parquet tables, the spec and Ray Tune's own storage are all in the bucket...
-    assert {"trials.parquet", "history.parquet", "samples.parquet", "spec.yaml"} <= names
+    # The table folders (a file per pack), the spec and Tune's storage are all in the bucket...
+    (pack,) = {name.split("/")[1] for name in names if name.startswith("trials/")}
+    assert {f"{table}/{pack}" for table in ("trials", "history", "samples")} <= names
+    assert {"spec.yaml", "study.json"} <= names
     assert any(name.startswith("tune/") for name in names)
+    assert not any(".tmp-" in name for name in names)
     # ...and analysis reads them back from the s3:// URI.
     results = load(SPEC["output"])
     assert len(results.trials) == 2 and results.trials.trial_id.is_unique

@@ -1,23 +1,24 @@
 """The README's main job end to end: `ganmap run search_spaces/quick.yaml` on a local Ray."""
 
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 import ray
 
 from study.expand import expand, trial_id
-from study.labels import LABELS
-from study.results import HISTORY_SCHEMA, SAMPLES_SCHEMA, TRIALS_SCHEMA
+from study.results import ResultsStore
+from study.schema import HISTORY_SCHEMA, LABELS, SAMPLES_SCHEMA, TRIALS_SCHEMA
 from study.spec import load_spec
 
 from .conftest import ROOT
 
 
 def test_quick_study_writes_the_documented_tables(quick_study):
-    trials = pq.read_table(quick_study / "trials.parquet")
-    history = pq.read_table(quick_study / "history.parquet")
-    samples = pq.read_table(quick_study / "samples.parquet")
-    # Exactly the documented schemas.
-    assert trials.schema == TRIALS_SCHEMA
-    assert history.schema == HISTORY_SCHEMA and samples.schema == SAMPLES_SCHEMA
+    # Each table folder opens as one pyarrow dataset, with exactly the documented schema.
+    trials = ds.dataset(quick_study / "trials").to_table()
+    history = ds.dataset(quick_study / "history").to_table()
+    samples = ds.dataset(quick_study / "samples").to_table()
+    assert trials.schema.remove_metadata() == TRIALS_SCHEMA
+    assert history.schema.remove_metadata() == HISTORY_SCHEMA
+    assert samples.schema.remove_metadata() == SAMPLES_SCHEMA
     # One row per configuration of the spec, nothing twice.
     spec = load_spec(ROOT / "search_spaces" / "quick.yaml")
     expected = sorted(trial_id(c) for c in expand(spec))
@@ -27,13 +28,18 @@ def test_quick_study_writes_the_documented_tables(quick_study):
     counts = evaluations.groupby("trial_id").size().sort_index()
     steps = frame.set_index("trial_id").steps_run.sort_index()
     assert counts.tolist() == (steps // 100 + 1).tolist()
-    # Labels, versions, nodes and the spec that ran are recorded.
+    # Every 2D configuration keeps its 256 final points.
+    assert samples.to_pandas().groupby("trial_id").size().eq(256).all()
+    # Labels, versions, nodes, timestamps, the resolved ring radius and the spec are recorded.
     assert set(frame.label) <= set(LABELS)
     assert (frame.ray_version == ray.__version__).all() and frame.node_id.str.len().gt(0).all()
-    assert (quick_study / "spec.yaml").is_file() and not any((quick_study / "parts").glob("*"))
+    assert (frame.started_at <= frame.finished_at).all() and (frame.radius == 2.0).all()
+    assert (quick_study / "spec.yaml").is_file()
+    store = ResultsStore(str(quick_study))
+    assert store.study_info()["configurations"] == len(expected) and store.stray_files() == []
 
 
 def test_quick_study_maps_more_than_one_label(quick_study):
-    labels = pq.read_table(quick_study / "trials.parquet").column("label").to_pylist()
+    labels = ds.dataset(quick_study / "trials").to_table().column("label").to_pylist()
     # A real map: the healthy band converges and something else fails.
     assert "converged" in labels and len(set(labels)) >= 3

@@ -41,13 +41,21 @@ def test_report_writes_html_pngs_and_summary(report, quick_study):
 
 def test_report_of_a_missing_study_exits_2(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nothing")]) == 2
-    assert "no trials.parquet" in capsys.readouterr().err
+    assert "no finished trials" in capsys.readouterr().err
 
 
 def test_a_corrupt_table_is_named(tmp_path):
-    (tmp_path / "trials.parquet").write_bytes(b"not parquet at all")
-    with pytest.raises(ResultsError, match="trials.parquet: unreadable or corrupt"):
+    (tmp_path / "trials").mkdir()
+    (tmp_path / "trials" / "0123456789ab.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(ResultsError, match="unreadable or corrupt table: .*0123456789ab.parquet"):
         load(str(tmp_path))
+
+
+def test_report_of_the_old_single_file_layout_says_how_to_convert_it(tmp_path, capsys):
+    (tmp_path / "trials.parquet").write_bytes(b"written by schema version 2")
+    # Exit 2 and one message, never a traceback.
+    assert main(["report", str(tmp_path)]) == 2
+    assert f"convert it with `ganmap compact {tmp_path}`" in capsys.readouterr().err
 
 
 def chromium() -> str:

@@ -1,9 +1,10 @@
 """End to end on a real local Ray (2 CPUs): specs in, Parquet out (issue: runner)."""
 
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 import pytest
 import ray
 
+from analysis.load import load
 from study.runner import run_study
 from study.spec import SpecError, parse_spec
 
@@ -44,9 +45,21 @@ def test_rerun_without_resume_is_refused(tmp_path):
     with pytest.raises(SpecError, match="pass --resume"):
         run_study(spec, echo=lambda line: None)
     # A resume of a finished study runs nothing and changes nothing.
-    before = pq.read_table(tmp_path / "tiny" / "trials.parquet")
+    files = sorted((tmp_path / "tiny").rglob("*.parquet"))
+    before = {path: path.read_bytes() for path in files}
     run_study(spec, resume=True, echo=lambda line: None)
-    assert pq.read_table(tmp_path / "tiny" / "trials.parquet").equals(before)
+    assert {path: path.read_bytes() for path in files} == before
+    assert sorted((tmp_path / "tiny").rglob("*.parquet")) == files
+
+
+def test_a_study_of_the_old_single_file_layout_is_not_resumed(tmp_path):
+    spec = tiny_spec(tmp_path)
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "trials.parquet").write_bytes(b"written by schema version 2")
+    # Refused before anything runs, saying how to convert the folder.
+    with pytest.raises(SpecError, match="convert it with `ganmap compact"):
+        run_study(spec, resume=True, echo=lambda line: None)
+    assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == ["trials.parquet"]
 
 
 def test_early_stopping_saves_steps_on_obvious_failures(tmp_path):
@@ -57,8 +70,8 @@ def test_early_stopping_saves_steps_on_obvious_failures(tmp_path):
     full = tiny_spec(tmp_path, "full", space=space, fixed=fixed, early_stopping={"enabled": False})
     run_study(early, echo=lambda line: None)
     run_study(full, echo=lambda line: None)
-    stopped = pq.read_table(tmp_path / "early" / "trials.parquet").to_pandas()
-    unstopped = pq.read_table(tmp_path / "full" / "trials.parquet").to_pandas()
+    stopped = load(str(tmp_path / "early")).trials
+    unstopped = load(str(tmp_path / "full")).trials
     diverged = stopped[stopped.label == "diverged"]
     # SGD at lr 8 diverges; those members stop early with the reason recorded...
     assert len(diverged) >= 2 and diverged.stopped_early.all()
@@ -76,8 +89,8 @@ def test_packed_population_gives_the_same_labels_as_unpacked_trials(tmp_path):
     unpacked = tiny_spec(tmp_path, "unpacked", resources={"pack": 1})
     run_study(packed, echo=lambda line: None)
     run_study(unpacked, echo=lambda line: None)
-    a = pq.read_table(tmp_path / "packed" / "trials.parquet").to_pandas().set_index("trial_id")
-    b = pq.read_table(tmp_path / "unpacked" / "trials.parquet").to_pandas().set_index("trial_id")
+    a = load(str(tmp_path / "packed")).trials.set_index("trial_id")
+    b = load(str(tmp_path / "unpacked")).trials.set_index("trial_id")
     b = b.loc[a.index]
     # One Tune trial of 4 members vs 4 trials of 1: the same configurations, the same labels.
     assert (a.pack_size == 4).all() and (b.pack_size == 1).all()
@@ -92,7 +105,7 @@ def test_optuna_search_runs_through_tune(tmp_path):
         search={"algorithm": "optuna", "num_samples": 3, "seed": 0},
     )  # fmt: skip
     run_study(spec, echo=lambda line: None)
-    trials = pq.read_table(tmp_path / "optuna" / "trials.parquet").to_pandas()
+    trials = ds.dataset(tmp_path / "optuna" / "trials").to_table().to_pandas()
     # Optuna proposed 3 configurations inside the ranges; each was trained and scored.
     assert len(trials) == 3 and trials.trial_id.is_unique
     assert trials.lr_g.between(1e-4, 1e-2).all() and set(trials.loss) <= {"minimax", "hinge"}
