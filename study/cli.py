@@ -104,10 +104,18 @@ def read_spec(path: str):
 
 
 def command_validate(args: argparse.Namespace) -> int:
-    """Check a spec and say how many configurations (and Tune trials) it expands to."""
+    """Check a spec and say how many configurations (and Tune trials) it expands to;
+    with --thresholds, list every label threshold (the spec's values where it sets them)."""
     from study.expand import CPU_PACK, expand, make_packs
+    from study.labels import LabelThresholds
 
-    spec = read_spec(args.spec)
+    if args.spec is None and not args.thresholds:
+        raise BadInput("validate needs a spec (or --thresholds to list the label thresholds)")
+    spec = read_spec(args.spec) if args.spec else None
+    if args.thresholds:
+        print_thresholds(spec.labels if spec else LabelThresholds())
+        if spec is None:
+            return 0
     if spec.search.algorithm == "optuna":
         print(f"{args.spec}: valid; optuna proposes {spec.search.num_samples} configurations")
         return 0
@@ -118,6 +126,37 @@ def command_validate(args: argparse.Namespace) -> int:
         f"{args.spec}: valid; {len(configs)} configurations in {len(packs)} Tune trials "
         f"(up to {size} per trial on CPU); output {spec.output_location}"
     )
+    return 0
+
+
+def print_thresholds(thresholds) -> None:
+    """Every label threshold: name, value (marked * where it differs from the default),
+    meaning (docs/labels.md)."""
+    for name, field in type(thresholds).model_fields.items():
+        value = getattr(thresholds, name)
+        mark = "*" if value != field.default else " "
+        print(f"{name:20} {value!s:>9}{mark} {field.description}")
+
+
+def command_relabel(args: argparse.Namespace) -> int:
+    """Relabel a study from its stored history with other thresholds (no training)."""
+    from study.labels import LabelThresholds
+    from study.relabel import RelabelError, open_study, relabel, study_thresholds
+
+    overrides = parse_assignments(args.set)
+    try:
+        store = open_study(args.results)
+        current = study_thresholds(store)
+    except RelabelError as error:
+        raise BadInput(str(error)) from None
+    try:
+        thresholds = LabelThresholds(**{**current.model_dump(), **overrides})
+    except ValidationError as error:
+        raise BadInput(format_validation_error(error, LabelThresholds, "threshold")) from None
+    done = relabel(store, thresholds)
+    mix = ", ".join(f"{label} {count}" for label, count in sorted(done.labels.items()))
+    print(f"relabeled {done.trials} trials: {done.changed} changed label; now {mix}")
+    print(f"thresholds recorded in {store.uri('labels.yaml')}")
     return 0
 
 
@@ -221,8 +260,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(handler=command_train)
     validate = commands.add_parser("validate", help="check a study spec and count its trials")
-    validate.add_argument("spec", help="a study spec (YAML), e.g. search_spaces/quick.yaml")
+    validate.add_argument(
+        "spec", nargs="?", help="a study spec (YAML), e.g. search_spaces/quick.yaml"
+    )
+    validate.add_argument(
+        "--thresholds", action="store_true", help="list every label threshold and its meaning"
+    )
     validate.set_defaults(handler=command_validate)
+    relabel = commands.add_parser(
+        "relabel", help="relabel a study from its stored history with other thresholds"
+    )
+    relabel.add_argument("results", help="a study output folder or URI")
+    relabel.add_argument(
+        "--set", action="append", default=[], metavar="THRESHOLD=VALUE",
+        help="a label threshold (see `ganmap validate --thresholds`); repeatable",
+    )  # fmt: skip
+    relabel.set_defaults(handler=command_relabel)
     run = commands.add_parser("run", help="run a study on Ray Tune (embedded local Ray by default)")
     run.add_argument("spec", help="a study spec (YAML)")
     run.add_argument("--address", help="an existing Ray cluster: auto, or ray://HOST:10001")

@@ -93,22 +93,18 @@ def describe_keys() -> list[tuple[str, str, str]]:
     ]
 
 
-def format_validation_error(error: ValidationError) -> str:
-    """One line per bad key: the key, the bad value and what is allowed."""
+def format_validation_error(
+    error: ValidationError, model: type[BaseModel] = TrainConfig, noun: str = "key"
+) -> str:
+    """One line per bad key of `model`: the key, the bad value and what is allowed."""
+    names = list(model.model_fields)
     lines = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "config"
         if item["type"] == "extra_forbidden":
-            lines.append(f"{key}: unknown key{_suggestion(key)}; allowed keys: {_allowed()}")
+            close = difflib.get_close_matches(key.split(".")[-1], names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            lines.append(f"{key}: unknown {noun}{hint}; allowed {noun}s: {', '.join(names)}")
         else:
             lines.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
     return "\n".join(lines)
-
-
-def _allowed() -> str:
-    return ", ".join(TrainConfig.model_fields)
-
-
-def _suggestion(key: str) -> str:
-    close = difflib.get_close_matches(key.split(".")[-1], list(TrainConfig.model_fields), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -54,9 +54,13 @@ class Evidence:
             totals = counts.sum(axis=1, keepdims=True)
             floor = metrics.shift_noise_floor(counts / np.maximum(totals, 1), totals)
             columns["shift_floor"] = np.asarray(floor, dtype=float)
-        evaluations = len(columns["step"])
+        return cls(columns, counts, 2).windowed(window, share)
+
+    def windowed(self, window: int, share: float) -> Evidence:
+        """The same evidence judged on its last `share` of evaluations, at least `window`."""
+        evaluations = len(self.columns["step"])
         size = max(window, math.ceil(share * evaluations))
-        return cls(columns, counts, int(min(max(size, 2), evaluations)))
+        return replace(self, size=int(min(max(size, 2), evaluations)))
 
     def resized(self, extra: int) -> Evidence:
         """The same evidence judged on a window `extra` evaluations longer (or shorter)."""

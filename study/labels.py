@@ -183,9 +183,14 @@ def label_history(
     the online early stopper skips it (`with_confidence=False`, confidence NaN).
     """
     t = thresholds or LabelThresholds()
-    e = Evidence.from_history(history, t.window, t.window_share)
-    if e.is_dirac:
-        e = Evidence.from_history(history, t.window, max(t.window_share, t.dirac_window_share))
+    return label_evidence(Evidence.from_history(history, t.window, t.window_share), loss, t,
+                          with_confidence)  # fmt: skip
+
+
+def label_evidence(e: Evidence, loss: str, t: LabelThresholds, with_confidence=True) -> Label:
+    """Label one member from its evidence (a stored history's, or `label_history`'s)."""
+    if e.is_dirac:  # a cycle needs points to show: judge orbits on a longer window
+        e = e.windowed(t.window, max(t.window_share, t.dirac_window_share))
     label = decide(e, loss, t)
     if not with_confidence:
         return label

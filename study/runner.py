@@ -39,6 +39,7 @@ from study.config import TrainConfig  # noqa: E402
 from study.expand import Pack, expand, make_packs, pack_size, trial_id  # noqa: E402
 from study.labels import EarlyStopper, EarlyStopping, LabelThresholds, label_history  # noqa: E402
 from study.progress import StudyProgress, finished_metrics  # noqa: E402
+from study.relabel import LABELS_FILE, study_thresholds  # noqa: E402
 from study.results import (  # noqa: E402
     CHECKPOINT_FILE,
     CHECKPOINT_INDEX,
@@ -278,8 +279,10 @@ def build_tuner(spec: StudySpec, store: ResultsStore, echo) -> tune.Tuner | None
     if spec.resources.gpus > 0 and not has_gpu:
         echo("no GPU in the cluster: trials run on CPU")
     resources = {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus if has_gpu else 0.0}
+    # A relabeled study labels its new trials with the thresholds it was relabeled with.
+    thresholds = study_thresholds(store) if store.exists(LABELS_FILE) else spec.labels
     context = TrialContext(
-        spec.name, store.location, spec.labels, spec.early_stopping,
+        spec.name, store.location, thresholds, spec.early_stopping,
         resources["gpu"] > 0, dict(spec.fixed), spec.resources.checkpoint_every_s,
     )  # fmt: skip
     run_config = tune.RunConfig(

@@ -33,9 +33,9 @@ def detrend(values: Sequence[float]) -> np.ndarray:
     array = finite(values)
     if array.size < 3:
         return array - array.mean() if array.size else array
-    steps = np.arange(array.size)
-    slope, intercept = np.polyfit(steps, array, 1)
-    return array - (slope * steps + intercept)
+    steps = np.arange(array.size) - (array.size - 1) / 2  # centred: the fit is closed-form
+    centred = array - array.mean()
+    return centred - steps * (steps @ centred) / (steps @ steps)
 
 
 def periodicity(values: Sequence[float]) -> float:
