@@ -29,7 +29,6 @@ from study.config import TrainConfig  # noqa: E402
 from study.problems import make_problem  # noqa: E402
 
 LIMITS = {"ring8": 2.6, "grid25": 5.4}
-SNAPSHOTS = 7
 
 
 def render_all(folder: Path, out: Path) -> None:
@@ -50,7 +49,7 @@ def panel(run_id: str, problem: str, rows: pd.DataFrame, frames: pd.DataFrame):
     figure = plt.figure(figsize=(15, 8.6))
     grid = figure.add_gridspec(4, 7, height_ratios=[1, 1, 1, 1.25], hspace=0.55, wspace=0.5,
                                left=0.03, right=0.99, top=0.93, bottom=0.03)  # fmt: skip
-    picked = _snapshot_steps(frames["step"].tolist())
+    picked = frames["step"].tolist()[:-1]  # the earlier evaluations kept (panel_steps)
     if problem == "digits":
         _digits(figure.add_subplot(grid[0:2, 0:3]), frames.iloc[-1], 8, "last evaluation")
         _class_histogram(figure.add_subplot(grid[2, 0:3]), rows.iloc[-1])
@@ -71,27 +70,25 @@ def panel(run_id: str, problem: str, rows: pd.DataFrame, frames: pd.DataFrame):
     return figure
 
 
-def _snapshot_steps(steps: list[int]) -> list[int]:
-    """Seven earlier evaluations: a quarter, half and three quarters in, and the last four
-    before the final one (consecutive, to show short-term movement)."""
-    earlier = steps[:-1]
-    if len(earlier) <= SNAPSHOTS:
-        return earlier
-    spread = [earlier[int(len(steps) * share)] for share in (0.25, 0.5, 0.75)]
-    return sorted(set(spread + earlier[-4:]))[-SNAPSHOTS:]
-
-
 def _scatter(ax, frame, modes: np.ndarray, limit: float, size: float) -> None:
-    """Samples (outside ones on the border, in red) over the true modes, fixed axes."""
-    x, y = np.asarray(frame["x"]), np.asarray(frame["y"])
-    outside = (np.abs(x) > limit) | (np.abs(y) > limit) | ~np.isfinite(x) | ~np.isfinite(y)
+    """Samples (outside ones on the border, in red) over the true modes, fixed axes;
+    NaN/Inf samples are counted, not drawn."""
+    x, y = np.asarray(frame["x"], dtype=float), np.asarray(frame["y"], dtype=float)
+    broken = ~(np.isfinite(x) & np.isfinite(y))
+    outside = ~broken & ((np.abs(x) > limit) | (np.abs(y) > limit))
     ax.scatter(modes[:, 0], modes[:, 1], s=60 * size, facecolors="none",
                edgecolors="#999999", linewidths=0.8)  # fmt: skip
-    ax.scatter(x[~outside], y[~outside], s=size, color="#0072B2", alpha=0.6, linewidths=0)
+    inside = ~broken & ~outside
+    ax.scatter(x[inside], y[inside], s=size, color="#0072B2", alpha=0.6, linewidths=0)
+    notes = []
     if outside.any():
-        clipped = np.clip(np.nan_to_num(np.stack([x, y])[:, outside], nan=0.0), -limit, limit)
+        clipped = np.clip(np.stack([x, y])[:, outside], -limit, limit)
         ax.scatter(*clipped, s=4 * size, color="#D55E00", marker="x", linewidths=0.6)
-        ax.text(0.02, 0.02, f"{outside.sum()} outside", transform=ax.transAxes, fontsize=7,
+        notes.append(f"{outside.sum()} outside")
+    if broken.any():
+        notes.append(f"{broken.sum()} NaN/Inf")
+    if notes:
+        ax.text(0.02, 0.02, ", ".join(notes), transform=ax.transAxes, fontsize=7,
                 color="#D55E00")  # fmt: skip
     ax.set_xlim(-limit - 0.1, limit + 0.1)
     ax.set_ylim(-limit - 0.1, limit + 0.1)
@@ -148,7 +145,11 @@ def _curves(figure, grid, rows: pd.DataFrame) -> None:
     axes[5].plot(steps, rows["sample_drift"], label="sample move (data scales)")
     axes[5].plot(steps, rows["mass_shift"], "--", label="mode-mass change (TV)")
     axes[5].set_title("movement between evaluations", fontsize=8)
+    broken = rows[~rows["finite"].astype(bool)]
     for ax in axes:
+        if len(broken):
+            ax.text(0.5, 0.5, f"NaN/Inf parameters from step {broken['step'].iloc[0]}",
+                    transform=ax.transAxes, ha="center", color="#D55E00")  # fmt: skip
         ax.tick_params(labelsize=6)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6)

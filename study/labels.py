@@ -27,7 +27,6 @@ from study.evidence import Evidence
 from study.schema import LABELS  # noqa: F401  (defined once, with the results schema)
 
 PRECEDENCE = ("diverged", "vanishing", "collapsed", "oscillating")
-TERMINAL = ("diverged", "vanishing", "collapsed")  # collapsed only when complete
 PROBABILITY_LOSSES = ("minimax", "nonsaturating")
 
 
@@ -189,14 +188,32 @@ def label_history(
 
 def label_evidence(e: Evidence, loss: str, t: LabelThresholds, with_confidence=True) -> Label:
     """Label one member from its evidence (a stored history's, or `label_history`'s)."""
-    if e.is_dirac:  # a cycle needs points to show: judge orbits on a longer window
-        e = e.windowed(t.window, max(t.window_share, t.dirac_window_share))
+    e = _judged(e, t)
     label = decide(e, loss, t)
     if not with_confidence:
         return label
     agreeing = [decide(other, loss, near).label == label.label for other, near in
                 confidence_labelings(e, t)]  # fmt: skip
     return replace(label, confidence=round(float(np.mean(agreeing)), 3))
+
+
+def _judged(e: Evidence, t: LabelThresholds) -> Evidence:
+    """The evidence on the window its signatures are judged on: a Dirac cycle needs
+    points to show, so orbits are judged on a longer window."""
+    if e.is_dirac:
+        return e.windowed(t.window, max(t.window_share, t.dirac_window_share))
+    return e
+
+
+def terminal_failure(e: Evidence, loss: str, t: LabelThresholds) -> bool:
+    """Whether the label would be a terminal failure (diverged, vanishing or complete
+    collapse), deciding only the signatures that precede the others: what the early
+    stopper asks at every evaluation, at a fraction of a full labeling's cost."""
+    e = _judged(e, t)
+    if diverged(e, t).holds or vanishing(e, loss, t).holds:
+        return True
+    collapse = collapsed(e, t)
+    return collapse.holds and collapse.kind == "complete"
 
 
 def decide(e: Evidence, loss: str, t: LabelThresholds) -> Label:
@@ -471,11 +488,12 @@ def _dirac_orbit(e: Evidence, t: LabelThresholds) -> Finding:
 
 
 class EarlyStopper:
-    """The labeler online: at each evaluation, the provisional label and whether to stop.
+    """The labeler online: at each evaluation, whether to stop each member.
 
     A member stops once a terminal failure (diverged, vanishing, complete collapse) has
-    been the provisional label for `patience` consecutive evaluations, and not before
-    `min_stop_fraction` of its budget. Use an instance as the trainer's `should_stop`.
+    been its label for `patience` consecutive evaluations, and not before
+    `min_stop_fraction` of its budget; `provisional[member]` is then the label it
+    stopped with. Use an instance as the trainer's `should_stop`.
     """
 
     def __init__(
@@ -491,11 +509,11 @@ class EarlyStopper:
         self.provisional: dict[int, Label] = {}
 
     def __call__(self, member: int, history: list[dict]) -> bool:
-        label = label_history(history, self.losses[member], self.t, with_confidence=False)
-        self.provisional[member] = label
-        terminal = label.label in TERMINAL and (
-            label.label != "collapsed" or label.collapse_kind == "complete"
-        )
+        e = Evidence.from_history(history, self.t.window, self.t.window_share)
+        terminal = terminal_failure(e, self.losses[member], self.t)
         self.streaks[member] = self.streaks.get(member, 0) + 1 if terminal else 0
         late_enough = history[-1]["step"] >= self.rule.min_stop_fraction * self.budgets[member]
-        return late_enough and self.streaks[member] >= self.rule.patience
+        stop = late_enough and self.streaks[member] >= self.rule.patience
+        if stop:
+            self.provisional[member] = label_evidence(e, self.losses[member], self.t, False)
+        return stop

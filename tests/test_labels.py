@@ -265,7 +265,9 @@ def test_early_stop_waits_for_patience_and_spares_partial_collapse():
     assert decisions == [False, False, True, True, True, True]
     # ...partial collapse is not terminal: it never stops early.
     assert not any(stopper(1, partial[: i + 1]) for i in range(20))
-    assert stopper.provisional[1].collapse_kind == "partial"
+    assert label_history(partial, "nonsaturating").collapse_kind == "partial"
+    # The label a member stopped with is kept: its reason becomes the trial's stop_reason.
+    assert stopper.provisional[0].collapse_kind == "complete" and 1 not in stopper.provisional
 
 
 def test_early_stop_respects_the_minimum_budget_share():
