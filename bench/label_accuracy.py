@@ -13,7 +13,7 @@
    how often a stop would have carried a different label than the full run.
 
     python bench/label_accuracy.py [--out docs/label_validation.md]
-        [--runs bench/reference/runs] [--hand bench/reference/hand_labels.csv]
+        [--runs bench/reference/runs] [--hand bench/reference/hand_labels]
 """
 
 from __future__ import annotations
@@ -155,13 +155,13 @@ regularizer and budget, plus the two failures a random sweep rarely draws), trai
 (samples over the true modes on fixed axes, or generated digits, and curves; no label,
 no configuration). A judge who had never seen the labeler's output labeled every panel
 by eye against the definitions in docs/labels.md (bench/reference/judging.md), with a
-confidence (sure / likely / unsure) and a reason: bench/reference/hand_labels.csv,
+confidence (sure / likely / unsure) and a reason: bench/reference/hand_labels/,
 committed before the labeler's output for these runs was read. Seed 0's runs are the
 tuning half (thresholds were chosen looking at them); seed 1's runs are held out.
 
 **Held out: {hand_labels.agreement(held)} agree; on the runs the judge was sure about,
 {hand_labels.agreement(sure)}.** A second judge, independent of the first, labeled a subset:
-{hand_labels.inter_rater(hand, hand_path.with_name("hand_labels_second.csv"))}.
+{hand_labels.inter_rater(hand, hand_path / "second")}.
 
 {hand_labels.agreement_table(frame)}
 
@@ -248,7 +248,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/label_validation.md")
     parser.add_argument("--runs", default="bench/reference/runs", type=Path)
-    parser.add_argument("--hand", default="bench/reference/hand_labels.csv", type=Path)
+    parser.add_argument("--hand", default="bench/reference/hand_labels", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()

@@ -50,12 +50,14 @@ def labeled(runs: pd.DataFrame, histories: dict, hand: pd.DataFrame, t: LabelThr
     return merged
 
 
-def read_hand_labels(path: Path) -> pd.DataFrame:
-    """The judge's CSV, columns renamed hand_*; checked against the label vocabulary."""
-    hand = pd.read_csv(path, dtype=str, keep_default_na=False)
+def read_hand_labels(folder: Path) -> pd.DataFrame:
+    """The judge's CSVs (one per problem), columns renamed hand_*; checked against the
+    label vocabulary."""
+    hand = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False)
+                      for path in sorted(folder.glob("*.csv"))], ignore_index=True)  # fmt: skip
     unknown = set(hand["label"]) - set(LABELS)
     if unknown:
-        raise ValueError(f"{path}: unknown labels {sorted(unknown)}")
+        raise ValueError(f"{folder}: unknown labels {sorted(unknown)}")
     return hand.rename(columns={name: f"hand_{name}" for name in hand.columns if name != "run_id"})
 
 
@@ -114,11 +116,12 @@ def disagreements(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def inter_rater(first: pd.DataFrame, second_path: Path) -> str:
+def inter_rater(first: pd.DataFrame, second_folder: Path) -> str:
     """Agreement of a second, independent judge with the first, on the runs both judged."""
-    if not second_path.exists():
+    paths = sorted(second_folder.glob("*.csv"))
+    if not paths:
         return "(no second judge's labels)"
-    second = pd.read_csv(second_path, dtype=str, keep_default_na=False)
+    second = pd.concat([pd.read_csv(path, dtype=str, keep_default_na=False) for path in paths])
     both = first.merge(second, on="run_id")
     same = (both["hand_label"] == both["label"]).sum()
     return f"{same}/{len(both)} = {same / len(both):.0%} of the {len(both)} runs both judged"

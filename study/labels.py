@@ -51,6 +51,9 @@ class LabelThresholds(BaseModel):
     complete_modes: float = Field(
         0.15, ge=0, le=1, description="complete collapse: <= max(1, this x modes) modes held"
     )
+    complete_effective: float = Field(
+        2.0, ge=1, description="complete collapse: fewer effective modes (modes x balance)"
+    )
     blob_diversity: float = Field(
         0.12, ge=0, description="one blob (complete collapse): diversity below this (data = 1)"
     )
@@ -61,7 +64,7 @@ class LabelThresholds(BaseModel):
         0.8, ge=0, le=1, description="converged: mode balance exp(-mass_kl) at least this"
     )
     converged_quality: float = Field(
-        0.1, ge=0, le=1, description="converged: high_quality (within 3 std) at least this"
+        0.4, ge=0, le=1, description="converged: high_quality (within 3 std) at least this"
     )
     converged_drift: float = Field(
         0.25, gt=0, description="converged: samples move <= this x the data scale per evaluation"
@@ -83,7 +86,7 @@ class LabelThresholds(BaseModel):
     )
     early_evals: int = Field(2, ge=1, description="evaluations that give G's early gradient norm")
     vanish_ratio: float = Field(
-        1e-2, gt=0, lt=1, description="vanishing: G's gradient norm <= this x its early value"
+        0.1, gt=0, lt=1, description="vanishing: G's gradient norm <= this x its early value"
     )
     vanish_d_fake: float = Field(
         0.05, ge=0, le=1, description="vanishing: D(G(z)) <= this (probability losses)"
@@ -282,22 +285,24 @@ def diverged(e: Evidence, t: LabelThresholds) -> Finding:
 
 
 def vanishing(e: Evidence, loss: str, t: LabelThresholds) -> Finding:
-    """G's gradient fell by orders of magnitude while D rejects fakes and quality is poor.
+    """G's gradient fell by an order of magnitude while D rejects fakes with certainty
+    and quality is poor.
 
     The textbook case is the saturating minimax loss against a strong D (Arjovsky &
-    Bottou 2017). D's confidence is checked only for losses with probability outputs;
-    the Dirac-GAN is never vanishing (its G gradient vanishes only at the equilibrium).
+    Bottou 2017). Only the losses whose D outputs a probability can "reject with
+    certainty" (D(G(z)) near 0); WGAN, hinge and least squares were designed not to
+    saturate. The Dirac-GAN is never vanishing (its G gradient vanishes only at the
+    equilibrium).
     """
     c = e.columns
-    if e.is_dirac or len(c["step"]) < t.early_evals + 2:
+    if e.is_dirac or loss not in PROBABILITY_LOSSES or len(c["step"]) < t.early_evals + 2:
         return NO
     early = float(np.nanmax(c["grad_norm_g"][: t.early_evals]))
     late = e.median("grad_norm_g")
     quality = e.median("high_quality")
     ratio = late / early if early > 0 else math.nan
     d_fake = e.median("d_fake")
-    rejects = loss not in PROBABILITY_LOSSES or d_fake <= t.vanish_d_fake
-    holds = ratio <= t.vanish_ratio and rejects and quality < t.vanish_quality
+    holds = ratio <= t.vanish_ratio and d_fake <= t.vanish_d_fake and quality < t.vanish_quality
     reason = (
         f"G gradient norm fell from {early:.3g} to {late:.3g} "
         f"({ratio:.2g}x, <= {t.vanish_ratio:g}), D(G(z)) = {d_fake:.3g}, "
@@ -312,8 +317,10 @@ def collapsed(e: Evidence, t: LabelThresholds) -> Finding:
     Concentrated at an evaluation: fewer modes held than exist (`held_share`), or the
     mass piled on a few of them (balance below `collapse_balance`), or one small blob
     (diversity below `blob_diversity`). It must hold at `stable_share` of the window's
-    evaluations and the number of modes held must not be rising (that is a run still
-    spreading out). Complete: one blob, or at most max(1, complete_modes x modes) held.
+    evaluations. Complete: one blob; or fewer than `complete_effective` effective modes
+    (modes x balance, the exponential of the mass's entropy: a blob straddling two modes
+    splits between them); or at most max(1, complete_modes x modes) held. A partial
+    collapse whose modes held are still rising is a run still spreading out, not one.
     """
     if not e.has_modes:
         return NO
@@ -321,15 +328,19 @@ def collapsed(e: Evidence, t: LabelThresholds) -> Finding:
     balance, spread = e.window("balance"), e.window("diversity")
     concentrated = (held < total) | (balance < t.collapse_balance) | (spread < t.blob_diversity)
     share = float(concentrated.mean())
-    rising = signals.rise(held) >= 1.0
-    typical = float(np.median(held))
+    typical, effective = float(np.median(held)), total * signals.median(balance)
     blob = signals.median(spread) < t.blob_diversity
-    kind = "complete" if blob or typical <= max(1.0, t.complete_modes * total) else "partial"
+    complete = (
+        blob or effective < t.complete_effective or typical <= max(1.0, t.complete_modes * total)
+    )
+    rising = not complete and signals.rise(held) >= 1.0
+    kind = "complete" if complete else "partial"
     where = f"{typical:g} of {total} modes held" + (", one blob" if blob else "")
     reason = (
-        f"{kind} collapse: {where} (balance {signals.median(balance):.2f}, diversity "
-        f"{signals.median(spread):.2f}), concentrated at {share:.0%} of the last "
-        f"{len(held)} evaluations (needs {t.stable_share:.0%})"
+        f"{kind} collapse: {where}, {effective:.2g} effective modes (balance "
+        f"{signals.median(balance):.2f}), diversity {signals.median(spread):.2f}; "
+        f"concentrated at {share:.0%} of the last {len(held)} evaluations "
+        f"(needs {t.stable_share:.0%})"
     )
     if rising:
         reason += f"; modes held still rising ({held[0]:g} -> {held[-1]:g})"
@@ -348,7 +359,8 @@ def oscillating(e: Evidence, t: LabelThresholds) -> Finding:
 
 
 def converged(e: Evidence, t: LabelThresholds) -> Finding:
-    """Every mode held, balanced, good enough quality, still (Dirac: at the equilibrium)."""
+    """Every mode held, balanced, good quality that has stopped rising, still (Dirac: at
+    the equilibrium)."""
     if e.is_dirac:
         return _dirac_converged(e, t)
     if not e.has_modes:
@@ -356,20 +368,22 @@ def converged(e: Evidence, t: LabelThresholds) -> Finding:
     held, total = e.held(t.held_share), e.n_modes
     covered = float((held >= total).mean())
     balance, quality = e.median("balance"), e.median("high_quality")
+    rising = signals.rise(e.window("high_quality"))
     drift, shift = e.median("sample_drift"), e.median("mass_shift")
     holds = (
         covered >= t.stable_share
         and balance >= t.converged_balance
         and quality >= t.converged_quality
+        and rising < t.improving
         and drift <= t.converged_drift
         and shift <= t.converged_shift
     )
     reason = (
         f"all {total} modes held at {covered:.0%} of the last {len(held)} evaluations "
         f"(needs {t.stable_share:.0%}), balance {balance:.2f} (>= {t.converged_balance:g}), "
-        f"high_quality {quality:.3g} (>= {t.converged_quality:g}), samples move "
-        f"{drift:.3g} (<= {t.converged_drift:g}), mass changes {shift:.3g} "
-        f"(<= {t.converged_shift:g})"
+        f"high_quality {quality:.3g} (>= {t.converged_quality:g}; rose {rising:.2g}, < "
+        f"{t.improving:g}), samples move {drift:.3g} (<= {t.converged_drift:g}), mass "
+        f"changes {shift:.3g} (<= {t.converged_shift:g})"
     )
     return Finding(holds, reason)
 
@@ -418,6 +432,11 @@ def _rotating(e: Evidence, t: LabelThresholds) -> Finding:
 
 
 def _periodic_losses(e: Evidence, t: LabelThresholds) -> Finding:
+    """A loss cycling without decay, while the samples move (more than `converged_drift`):
+    cycling losses over samples that hold still are not what a researcher calls
+    oscillation (hand labels)."""
+    if e.median("sample_drift") <= t.converged_drift:
+        return NO
     for name in ("loss_g", "loss_d"):
         values = signals.trailing(e.columns[name], t.oscillation_window)
         if values.size < t.oscillation_window:
