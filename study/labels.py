@@ -9,8 +9,9 @@ evaluations), never a single point; definitions in docs/labels.md. NaN rows coun
 divergence; otherwise NaN entries are skipped.
 
 Precedence (first that holds is the label): diverged > vanishing > collapsed >
-oscillating > converged > unconverged. A collapsed generator that hops between modes is
-`collapsed` with `is_oscillating` set too.
+oscillating > converged > unconverged, except that a partial collapse that keeps moving
+is `oscillating` (a broad mass sweeping around); a complete collapse that hops between
+modes is `collapsed` with `is_oscillating` set too.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ class LabelThresholds(BaseModel):
         0.8, gt=0, le=1, description="'most of the window': share of its evaluations a state holds"
     )
     explode: float = Field(
-        1e6, gt=0, description="a loss or gradient norm above this in size: diverged"
+        1e4, gt=0, description="diverged: a loss (or Dirac distance) above this in size"
+    )
+    explode_grad: float = Field(1e6, gt=0, description="diverged: a gradient norm above this")
+    flew_off: float = Field(
+        4.0, gt=1, description="diverged: samples spread this many times the data's (diversity)"
     )
     held_share: float = Field(
         0.2, gt=0, le=1, description="a mode is held with >= this share of the data's samples there"
@@ -52,7 +57,11 @@ class LabelThresholds(BaseModel):
         0.15, ge=0, le=1, description="complete collapse: <= max(1, this x modes) modes held"
     )
     complete_effective: float = Field(
-        2.0, ge=1, description="complete collapse: fewer effective modes (modes x balance)"
+        2.0, ge=1, description="complete collapse: fewer effective modes (modes x balance), "
+        "or at most complete_modes x modes",
+    )  # fmt: skip
+    collapse_missing: float = Field(
+        0.1, ge=0, lt=1, description="partial collapse: at least max(1, this x modes) not held"
     )
     blob_diversity: float = Field(
         0.12, ge=0, description="one blob (complete collapse): diversity below this (data = 1)"
@@ -65,6 +74,9 @@ class LabelThresholds(BaseModel):
     )
     converged_quality: float = Field(
         0.4, ge=0, le=1, description="converged: high_quality (within 3 std) at least this"
+    )
+    converged_steady: float = Field(
+        0.3, gt=0, description="converged: high_quality rose by less than this share of itself"
     )
     converged_drift: float = Field(
         0.25, gt=0, description="converged: samples move <= this x the data scale per evaluation"
@@ -226,7 +238,10 @@ def decide(e: Evidence, loss: str, t: LabelThresholds) -> Label:
         found["vanishing"] = vanishing(e, loss, t)
         found["collapsed"] = collapsed(e, t)
         found["oscillating"] = oscillating(e, t)
-    primary = next((name for name in PRECEDENCE if found.get(name, NO).holds), None)
+    order = PRECEDENCE
+    if found.get("collapsed", NO).kind == "partial" and found.get("oscillating", NO).holds:
+        order = ("diverged", "vanishing", "oscillating", "collapsed")  # a broad, moving mass
+    primary = next((name for name in order if found.get(name, NO).holds), None)
     if primary is None:
         done = converged(e, t)
         primary = "converged" if done.holds else "unconverged"
@@ -274,13 +289,19 @@ def diverged(e: Evidence, t: LabelThresholds) -> Finding:
         start, end = e.dirac_start, e.median("dist_equilibrium")
         if end >= t.dirac_diverged * start:
             return Finding(True, f"spiralled out: distance to equilibrium {start:.3g} -> {end:.3g}")
-    for name in ("loss_d", "loss_g", "grad_norm_d", "grad_norm_g", "dist_equilibrium"):
+    spread = e.median("diversity") if "diversity" in c else math.nan
+    if spread >= t.flew_off:
+        reason = f"samples flew off: spread {spread:.3g}x the data's (>= {t.flew_off:g})"
+        return Finding(True, reason)
+    limits = {"loss_d": t.explode, "loss_g": t.explode, "dist_equilibrium": t.explode,
+              "grad_norm_d": t.explode_grad, "grad_norm_g": t.explode_grad}  # fmt: skip
+    for name, limit in limits.items():
         values = c.get(name)
         if values is None:
             continue
         worst = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else math.inf
-        if not np.isfinite(values[-1:]).all() or worst > t.explode:
-            return Finding(True, f"{name} reached {worst:.3g} (> {t.explode:.3g})")
+        if not np.isfinite(values[-1:]).all() or worst > limit:
+            return Finding(True, f"{name} reached {worst:.3g} (> {limit:.3g})")
     return NO
 
 
@@ -314,26 +335,28 @@ def vanishing(e: Evidence, loss: str, t: LabelThresholds) -> Finding:
 def collapsed(e: Evidence, t: LabelThresholds) -> Finding:
     """The samples stay concentrated on a subset of the modes, sharp or not.
 
-    Concentrated at an evaluation: fewer modes held than exist (`held_share`), or the
-    mass piled on a few of them (balance below `collapse_balance`), or one small blob
-    (diversity below `blob_diversity`). It must hold at `stable_share` of the window's
-    evaluations. Complete: one blob; or fewer than `complete_effective` effective modes
-    (modes x balance, the exponential of the mass's entropy: a blob straddling two modes
-    splits between them); or at most max(1, complete_modes x modes) held. A partial
-    collapse whose modes held are still rising is a run still spreading out, not one.
+    Concentrated at an evaluation: at least max(1, collapse_missing x modes) modes not
+    held (`held_share`), or the mass piled on a few of them (balance below
+    `collapse_balance`), or one small blob (diversity below `blob_diversity`). It must
+    hold at `stable_share` of the window's evaluations. Complete: one blob; or at most
+    few = max(1, complete_modes x modes) held; or fewer effective modes (modes x balance,
+    the exponential of the mass's entropy: a blob straddling two modes splits between
+    them) than max(complete_effective, few). A partial collapse whose modes held are
+    still rising, while its samples hold still, is a run still spreading out.
     """
     if not e.has_modes:
         return NO
     held, total = e.held(t.held_share), e.n_modes
     balance, spread = e.window("balance"), e.window("diversity")
-    concentrated = (held < total) | (balance < t.collapse_balance) | (spread < t.blob_diversity)
+    missing = total - held >= max(1.0, t.collapse_missing * total)
+    concentrated = missing | (balance < t.collapse_balance) | (spread < t.blob_diversity)
     share = float(concentrated.mean())
     typical, effective = float(np.median(held)), total * signals.median(balance)
     blob = signals.median(spread) < t.blob_diversity
-    complete = (
-        blob or effective < t.complete_effective or typical <= max(1.0, t.complete_modes * total)
-    )
-    rising = not complete and signals.rise(held) >= 1.0
+    few = max(1.0, t.complete_modes * total)
+    complete = blob or effective < max(t.complete_effective, few) or typical <= few
+    hopping = e.median("sample_drift") >= t.oscillation_drift  # held counts flicker
+    rising = not (complete or hopping) and signals.rise(held) >= 1.0
     kind = "complete" if complete else "partial"
     where = f"{typical:g} of {total} modes held" + (", one blob" if blob else "")
     reason = (
@@ -374,7 +397,7 @@ def converged(e: Evidence, t: LabelThresholds) -> Finding:
         covered >= t.stable_share
         and balance >= t.converged_balance
         and quality >= t.converged_quality
-        and rising < t.improving
+        and rising < t.converged_steady * quality
         and drift <= t.converged_drift
         and shift <= t.converged_shift
     )
@@ -382,7 +405,7 @@ def converged(e: Evidence, t: LabelThresholds) -> Finding:
         f"all {total} modes held at {covered:.0%} of the last {len(held)} evaluations "
         f"(needs {t.stable_share:.0%}), balance {balance:.2f} (>= {t.converged_balance:g}), "
         f"high_quality {quality:.3g} (>= {t.converged_quality:g}; rose {rising:.2g}, < "
-        f"{t.improving:g}), samples move {drift:.3g} (<= {t.converged_drift:g}), mass "
+        f"{t.converged_steady:g} of it), samples move {drift:.3g} (<= {t.converged_drift:g}), mass "
         f"changes {shift:.3g} (<= {t.converged_shift:g})"
     )
     return Finding(holds, reason)

@@ -20,7 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
+from pydantic import ValidationError
 
+from study.config import format_validation_error
 from study.evidence import Evidence
 from study.labels import Label, LabelThresholds, label_evidence
 from study.results import OldLayout, ResultsStore, TableFile
@@ -46,13 +48,19 @@ class Relabeled:
 def study_thresholds(store: ResultsStore) -> LabelThresholds:
     """The thresholds the study's labels were decided with: the last relabel's, else its
     spec's `labels` section (defaults for what neither sets)."""
+    source, values = "defaults", {}
     if store.exists(LABELS_FILE):
-        saved = yaml.safe_load(store.read_bytes(LABELS_FILE))
-        return LabelThresholds(**saved["thresholds"])
-    if store.exists("spec.yaml"):
-        spec = yaml.safe_load(store.read_bytes("spec.yaml")) or {}
-        return LabelThresholds(**(spec.get("labels") or {}))
-    return LabelThresholds()
+        source = LABELS_FILE
+        values = (yaml.safe_load(store.read_bytes(LABELS_FILE)) or {}).get("thresholds")
+    elif store.exists("spec.yaml"):
+        source = "spec.yaml"
+        values = (yaml.safe_load(store.read_bytes("spec.yaml")) or {}).get("labels")
+    try:
+        return LabelThresholds.model_validate(values or {})
+    except ValidationError as error:
+        detail = format_validation_error(error, LabelThresholds, "threshold")
+        raise RelabelError(f"{store.location}/{source}: thresholds this ganmap cannot read: "
+                           f"{detail}") from None  # fmt: skip
 
 
 def open_study(location: str) -> ResultsStore:

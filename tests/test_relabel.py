@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from study.cli import main
+from study.labels import LabelThresholds
 from study.schema import LABEL_FIELDS
 
 
@@ -34,7 +35,8 @@ def test_relabel_with_the_same_thresholds_changes_no_label(study, capsys):
     assert "0 changed label" in capsys.readouterr().out
     assert after.equals(before)
     recorded = yaml.safe_load((study / "labels.yaml").read_text())
-    assert recorded["status"] == "done" and recorded["thresholds"]["converged_quality"] == 0.1
+    default = LabelThresholds().converged_quality
+    assert recorded["status"] == "done" and recorded["thresholds"]["converged_quality"] == default
 
 
 def test_relabel_with_a_stricter_threshold_rewrites_the_labels(study, capsys):
