@@ -288,11 +288,11 @@ class BoundaryMapper:
 
     def _runs(self, observations: Sequence[Observation]) -> dict[Combo, dict[Index, Counter]]:
         """Label counts per lattice point, per combination; off-lattice runs are ignored."""
-        runs: dict[Combo, dict[Index, Counter]] = {c: defaultdict(Counter) for c in self.combos}
+        runs: dict[Combo, dict[Index, Counter]] = {c: {} for c in self.combos}
         for point, label in observations:
             located = self.locate(point)
             if located is not None:
-                runs[located[0]][located[1]][label] += 1
+                runs[located[0]].setdefault(located[1], Counter())[label] += 1
         return runs
 
     def _leaves(self, runs: dict[Combo, dict[Index, Counter]]) -> Iterator[Cell]:
