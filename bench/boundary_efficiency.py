@@ -60,12 +60,14 @@ from study.boundary import (  # noqa: E402
     predict_map,
 )
 from study.config import TrainConfig  # noqa: E402
-from study.labels import label_history  # noqa: E402
+from study.labels import LABELS, label_history  # noqa: E402
 from study.reference import agrees, dirac_config, expected_label  # noqa: E402
 from study.trainer import MemberResult, train  # noqa: E402
 
 FRACTIONS = (0.05, 0.10, 0.15, 0.20, 0.25)  # budgets tried, as shares of the dense grid
 COARSE, PER_ROUND = 5, 24
+METHODS = ("adaptive", "grid", "random")
+EXTRA_COLOURS = {"borderline": "#BBBBBB", "not_converged": "#777777"}  # reference only
 
 
 @dataclass(frozen=True)
@@ -240,14 +242,9 @@ def table(records: list[dict], panels: Sequence[str | None], against: str) -> li
     return lines
 
 
-METHODS = ("adaptive", "grid", "random")
-MAP_LABELS = ("converged", "oscillating", "collapsed", "vanishing", "diverged", "unconverged")
-EXTRA_COLOURS = {"borderline": "#BBBBBB", "not_converged": "#777777"}  # reference only
-
-
 def draw_map(ax, dense: Dense, labels: np.ndarray, title: str) -> None:
     """A label map over the dense grid (borderline reference cells grey)."""
-    colours = {**{n: LABEL_COLOURS[n] for n in MAP_LABELS}, **EXTRA_COLOURS}
+    colours = {**{n: LABEL_COLOURS[n] for n in LABELS}, **EXTRA_COLOURS}
     codes = np.array([list(colours).index(label) for label in labels])
     low = [np.log10(a.low) for a in dense.panel.axes]
     high = [np.log10(a.high) for a in dense.panel.axes]
@@ -303,7 +300,7 @@ def plot(denses: Sequence[Dense], records: list[dict], final: dict, path: str) -
         plot_adaptive_map(axes[2, column], dense, final[dense.panel.name][0])
     for row in (1, 2):
         axes[row, 0].axis("off")
-    colours = {**{n: LABEL_COLOURS[n] for n in MAP_LABELS}, "borderline (not scored)": "#BBBBBB"}
+    colours = {**{n: LABEL_COLOURS[n] for n in LABELS}, "borderline (not scored)": "#BBBBBB"}
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
     axes[1, 0].legend(handles, list(colours), loc="center", title="labels")
     marks = [
