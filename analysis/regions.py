@@ -13,7 +13,8 @@ LABELS = ("converged", "oscillating", "collapsed", "vanishing", "diverged", "unc
 HYPERPARAMETERS = (
     "problem", "radius", "std", "loss", "regularizer", "reg_weight", "unroll_steps", "lr_g",
     "lr_d", "d_steps", "g_steps", "optimizer", "beta1", "beta2", "batch_size", "steps",
-    "eval_every", "eval_samples", "z_dim", "hidden_dim", "hidden_layers",
+    "eval_every", "eval_samples", "z_dim", "hidden_dim", "hidden_layers", "g_hidden_dim",
+    "d_hidden_dim", "g_hidden_layers", "d_hidden_layers", "g_activation", "d_activation", "pac",
 )  # fmt: skip
 RATIO = "d_g_ratio"  # derived column "d_steps:g_steps"
 MAX_LEVELS = 12  # more distinct values than this on an axis: bin them on a log scale

@@ -26,7 +26,7 @@ from pyarrow import fs as pafs
 
 from study.config import TrainConfig
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # A population checkpoint folder holds the state and a small index naming its pack and step.
 CHECKPOINT_FILE, CHECKPOINT_INDEX = "population.pt", "pack.json"
 
@@ -38,6 +38,9 @@ HYPERPARAMETERS = [
     ("beta1", pa.float64()), ("beta2", pa.float64()), ("batch_size", pa.int64()),
     ("steps", pa.int64()), ("eval_every", pa.int64()), ("eval_samples", pa.int64()),
     ("z_dim", pa.int64()), ("hidden_dim", pa.int64()), ("hidden_layers", pa.int64()),
+    ("g_hidden_dim", pa.int64()), ("d_hidden_dim", pa.int64()),
+    ("g_hidden_layers", pa.int64()), ("d_hidden_layers", pa.int64()),
+    ("g_activation", pa.string()), ("d_activation", pa.string()), ("pac", pa.int64()),
     ("seed", pa.int64()),
 ]  # fmt: skip
 DIAGNOSTICS = [
