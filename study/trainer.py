@@ -128,13 +128,19 @@ def train(
 
 
 def d_update(
-    population: Population, loss: LossPair, config: TrainConfig, stats: IntervalStats, apply=True
+    population: Population,
+    loss: LossPair,
+    config: TrainConfig,
+    stats: IntervalStats,
+    apply=True,
+    batch: tuple[Tensor, Tensor] | None = None,
 ):
     """One discriminator update for every member: adversarial loss + weighted penalty.
 
-    With `apply=False` only the loss and gradient are recorded (the initial-state probe).
+    With `apply=False` only the loss and gradient are recorded (the initial-state probe);
+    `batch` (real samples, latents) replaces the fresh draw.
     """
-    real, z = _draw_batch(population, config)
+    real, z = _draw_batch(population, config) if batch is None else batch
     with torch.no_grad():
         fake = population.generate(z)
     d_loss, penalty = _d_objective(population, loss, real, fake, population.d)
@@ -154,19 +160,22 @@ def g_update(
 
     Unrolled, G minimizes the saddle objective at D's unrolled parameters, its real-data
     half included (Metz et al. 2016, app. A: L_G = log D(x) + log(1 - D(G(z)))): that
-    half depends on G through D's response to G's samples.
+    half depends on G through D's response to G's samples. As in the reference code
+    (poolio/unrolled_gan), one batch serves the unrolled steps and G's objective.
     """
-    z = population.streams.draw(
-        lambda g: population.problem.sample_latent(config.batch_size * config.pac, g)
-    )
-    fake = population.pack(_with_noise(population, population.generate(z)))
+    count = config.batch_size * config.pac
+    z = population.streams.draw(lambda g: population.problem.sample_latent(count, g))
+    fake = population.generate(z)
     if config.unroll_steps:
-        d_params, spectral, real = _unrolled_critic(population, loss, config)
-        g_loss = loss.g_loss(population.discriminate(fake, d_params, spectral))
-        real_half = loss.d_real(population.discriminate(real, d_params, spectral))
-        objective = g_loss - real_half
+        real = population.streams.draw(lambda g: population.problem.sample_real(count, g))
+        d_params, spectral = _unrolled_critic(population, loss, config, real, fake)
+        critic = partial(population.discriminate, d_params=d_params, spectral=spectral)
+        g_loss = loss.g_loss(critic(population.pack(_with_noise(population, fake))))
+        objective = g_loss - loss.d_real(critic(population.pack(_with_noise(population, real))))
     else:
-        g_loss = objective = loss.g_loss(population.discriminate(fake))
+        g_loss = objective = loss.g_loss(
+            population.discriminate(population.pack(_with_noise(population, fake)))
+        )
     (grad,) = torch.autograd.grad(objective.sum(), population.g)
     stats.add("loss_g", g_loss)
     stats.record_gradient("grad_norm_g", grad)
@@ -175,27 +184,24 @@ def g_update(
 
 
 def _unrolled_critic(
-    population: Population, loss: LossPair, config: TrainConfig
-) -> tuple[Tensor, SpectralState | None, Tensor]:
-    """D after `unroll_steps` steps of its own optimizer, kept differentiable (Metz et al.
-    2016): the same objective and update as `d_update` (Adam's moments and step count
-    included, as poolio/unrolled_gan differentiates through Adam), on fresh batches
-    whose fakes stay in G's graph, so G's gradient sees how D would respond. D itself,
-    its optimizer state and its spectral-norm vectors are not changed.
+    population: Population, loss: LossPair, config: TrainConfig, real: Tensor, fake: Tensor
+) -> tuple[Tensor, SpectralState | None]:
+    """D after `unroll_steps` steps of its own optimizer on (real, fake), kept
+    differentiable (Metz et al. 2016): the same objective and update as `d_update`
+    (Adam's moments and step count included, as poolio/unrolled_gan differentiates
+    through Adam), with the fakes in G's graph, so G's gradient sees how D would
+    respond. D itself, its optimizer state and its spectral-norm vectors don't change.
 
-    Returns D's unrolled parameters, the spectral-norm vectors they go with, and the
-    last step's real packs (the real-data half of G's unrolled objective).
+    Returns D's unrolled parameters and the spectral-norm vectors they go with.
     """
     d_params, state = population.d, population.d_opt.state
     spectral = None if population.spectral is None else population.spectral.copy()
     for _ in range(config.unroll_steps):
-        real, z = _draw_batch(population, config)
-        fake = population.generate(z)
         d_loss, penalty = _d_objective(population, loss, real, fake, d_params, spectral)
         total = _d_total(population, d_loss, penalty)
         (grad,) = torch.autograd.grad(total.sum(), d_params, create_graph=True)
         d_params, state = population.d_opt.update(d_params, grad, state)
-    return d_params, spectral, population.pack(_with_noise(population, real))
+    return d_params, spectral
 
 
 def _d_objective(
