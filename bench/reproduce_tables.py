@@ -45,24 +45,20 @@ from study.trainer import train
 STORE = Path("bench/reproduction")
 DOC = Path("docs/reproduction.md")
 
-# The reference Unrolled-GAN code (poolio/unrolled_gan, "Unrolled GAN demo.ipynb"), which
-# VEEGAN used for its Unrolled row ("five unrolling steps as in the authors' reference
-# implementation") and, with 0 unrolling steps, for its GAN row (our assumption).
+# VEEGAN (sec. 5.1) uses "the same network architectures for all methods": G an MLP
+# with two hidden layers, D "a two layer MLP"; its code (akashgit/VEEGAN) uses ReLU
+# units, 128 wide, and a ~256-D normal latent. The optimizer is the Unrolled GAN's
+# reference notebook's (poolio/unrolled_gan), which VEEGAN ran "with five unrolling
+# steps as in the authors' reference implementation": Adam, lr_g 1e-3, lr_d 1e-4, beta1
+# 0.5, batch 512, 25,000 iterations, G minimizing the saddle objective (minimax).
 VEEGAN = dict(
-    hidden_dim=128,
-    hidden_layers=2,
-    g_activation="tanh",
-    d_activation="tanh",
-    z_dim=256,
-    batch_size=512,
-    optimizer="adam",
-    lr_g=1e-3,
-    lr_d=1e-4,
-    beta1=0.5,
-    beta2=0.999,
-    loss="minimax",
-    steps=25_000,
-)
+    hidden_dim=128, hidden_layers=2, g_activation="relu", d_activation="relu", z_dim=256,
+    batch_size=512, optimizer="adam", lr_g=1e-3, lr_d=1e-4, beta1=0.5, beta2=0.999,
+    loss="minimax", steps=25_000,
+)  # fmt: skip
+# The notebook's own networks: tanh instead of ReLU (a variant row).
+NOTEBOOK = dict(VEEGAN, g_activation="tanh", d_activation="tanh")
+
 # The authors' PacGAN code (fjxmlzn/PacGAN, synthetic_data_experiments/*_GAN&PacGAN):
 # G 4 x 400 ReLU (+ batch norm there), D 3 x 200 (maxout, 5 pieces, there), z 2D,
 # Adam(1e-4, beta1 0.8) for both, 100 packs per batch, 400 epochs of 1,000 batches.
@@ -336,25 +332,32 @@ A method converges here when every seed ends within 0.05 of the equilibrium, a t
 its start distance (0.5, direction drawn from the seed). Instance noise converges only to
 a small neighbourhood (its gradient is estimated from a batch of noise draws) and the
 non-saturating GAN decays slowly through higher-order terms (`study/reference.py` calls
-it borderline); both sides of that threshold are shown by the distances. Settings: alternating SGD, step 0.1 for both
-players, 3,000 generator steps, 5 start points (`study.reference.dirac_config`);
-WGAN and WGAN-GP take 5 critic steps per generator step, as in their papers; clip
-bound 0.5, gradient-penalty weight 1, instance-noise std 1, R1/R2 weight 1. The
-paper's further convergent method, consensus optimization, is not in ganmap.
+it borderline); the distances show how far each is from the threshold. Settings:
+alternating SGD, step 0.1 for both players, 3,000 generator steps, 5 start points
+(`study.reference.dirac_config`); WGAN and WGAN-GP take 5 critic steps per generator
+step, as in their papers; clip bound 0.5, gradient-penalty weight 1, instance-noise std
+1, R1/R2 weight 1. The paper's further convergent method, consensus optimization, is
+not in ganmap.
 The linear analysis behind the paper's answer is `study/reference.py`.
 """
 SETTINGS_NOTES = """
 ## Settings and assumptions
 
-VEEGAN rows: the Unrolled GAN's reference notebook (poolio/unrolled_gan), which VEEGAN
-says it ran with 5 unrolling steps; the GAN row is the same code with 0 steps (VEEGAN does
-not say which GAN code it ran; assumed). G and D 2 hidden layers of 128, tanh; z 256-D
-standard normal; batch 512; Adam, lr_g 1e-3, lr_d 1e-4, beta1 0.5, beta2 0.999, eps
-1e-8; 25,000 iterations; G minimizes the saddle objective itself (`loss: minimax`; with
-unrolling, its real-data half too: Metz et al. app. A). Unrolling steps D's own Adam,
-moments and step count included, and differentiates through it, on the iteration's
-one batch, as the notebook does. Data: ganmap's ring8 (radius 2, std 0.02, Metz et al.)
-and grid25 (spacing 2 on [-4, 4]^2, std 0.05, VEEGAN's code).
+VEEGAN rows. Networks: VEEGAN "uses the same network architectures for all methods"
+(sec. 5.1): generators are MLPs with two hidden layers, the discriminator "a two layer
+MLP"; its code (akashgit/VEEGAN, the 2D notebooks) uses ReLU units, 128 wide, and a
+254 + 1-D normal latent (ganmap: 256-D). We read "two layer" as two hidden layers of
+128 ReLU (the one copy of VEEGAN's code we could read has one hidden layer in D;
+assumed). Optimizer and schedule: the Unrolled GAN's reference notebook
+(poolio/unrolled_gan), which VEEGAN says it ran with 5 unrolling steps: Adam, lr_g 1e-3,
+lr_d 1e-4, beta1 0.5, beta2 0.999, eps 1e-8, batch 512, 25,000 iterations. G minimizes
+the saddle objective itself (`loss: minimax`; with unrolling, its real-data half too:
+Metz et al. app. A). The GAN row is the same with 0 unrolling steps (VEEGAN does not say
+which GAN code it ran; assumed). Unrolling steps D's own Adam, moments and step count
+included, and differentiates through it, on the iteration's one batch, as the notebook
+does. The "notebook nets" rows use the notebook's own tanh units instead, to show how
+much the answer depends on them. Data: ganmap's ring8 (radius 2, std 0.02, as Metz et
+al. describe it) and grid25 (spacing 2 on [-4, 4]^2, std 0.05, as VEEGAN's code has it).
 
 PacGAN rows: the authors' code (fjxmlzn/PacGAN, synthetic_data_experiments): G 4 hidden
 layers of 400 ReLU, D 3 hidden layers of 200, z 2-D, Adam(1e-4, beta1 0.8) for both, 100

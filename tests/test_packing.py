@@ -103,3 +103,15 @@ def test_packing_the_dirac_gan_is_refused_with_the_key_named(capsys):
     # From the command line: exit 2, nothing trained.
     assert main(["train", "--set", "problem=dirac", "--set", "pac=2"]) == 2
     assert "pac" in capsys.readouterr().err
+
+
+def test_a_study_space_that_would_pack_the_dirac_gan_is_refused():
+    from study.spec import SpecError, parse_spec
+
+    space = {"problem": ["ring8", "dirac"], "pac": [1, 2], "g_activation": ["relu", "tanh"]}
+    with pytest.raises(SpecError) as error:
+        parse_spec({"name": "packed", "space": space})
+    # Caught when the spec is read, naming the combination and the key.
+    assert "'problem': 'dirac', 'pac': 2" in str(error.value) and "pac: 2" in str(error.value)
+    # Packing and activations are ordinary searchable keys otherwise.
+    assert parse_spec({"name": "ok", "space": {"pac": [1, 2], "d_activation": ["tanh"]}})
