@@ -97,88 +97,29 @@ class Row:
     settings: dict = field(default_factory=dict)
 
 
-ROWS = [
-    Row(
-        "veegan-ring8-gan",
-        "VEEGAN Table 1",
-        "GAN",
-        "ring8",
-        1.0,
-        99.3,
-        None,
-        dict(VEEGAN, problem="ring8"),
-    ),
-    Row(
-        "veegan-ring8-unrolled",
-        "VEEGAN Table 1",
-        "Unrolled GAN (5 steps)",
-        "ring8",
-        7.6,
-        35.6,
-        None,
-        dict(VEEGAN, problem="ring8", unroll_steps=5),
-    ),
-    Row(
-        "veegan-grid25-gan",
-        "VEEGAN Table 1",
-        "GAN",
-        "grid25",
-        3.3,
-        0.5,
-        None,
-        dict(VEEGAN, problem="grid25"),
-    ),
-    Row(
-        "veegan-grid25-unrolled",
-        "VEEGAN Table 1",
-        "Unrolled GAN (5 steps)",
-        "grid25",
-        23.6,
-        16.0,
-        None,
-        dict(VEEGAN, problem="grid25", unroll_steps=5),
-    ),
-    Row(
-        "pacgan-ring-gan",
-        "PacGAN Table 1",
-        "GAN",
-        "ring8",
-        6.3,
-        98.2,
-        (0.5, 0.2),
-        dict(PACGAN, **PACGAN_RING, problem="ring8"),
-    ),
-    Row(
-        "pacgan-ring-pac2",
-        "PacGAN Table 1",
-        "PacGAN2",
-        "ring8",
-        7.9,
-        95.6,
-        (0.1, 2.0),
-        dict(PACGAN, **PACGAN_RING, problem="ring8", pac=2),
-    ),
-    Row(
-        "pacgan-grid-gan",
-        "PacGAN Table 1",
-        "GAN",
-        "grid25",
-        17.3,
-        94.8,
-        (0.8, 0.7),
-        dict(PACGAN, problem="grid25"),
-    ),
-    Row(
-        "pacgan-grid-pac2",
-        "PacGAN Table 1",
-        "PacGAN2",
-        "grid25",
-        23.8,
-        91.3,
-        (0.7, 0.8),
-        dict(PACGAN, problem="grid25", pac=2),
-    ),
+V1, P1 = "VEEGAN Table 1", "PacGAN Table 1"
+# fmt: off
+ROWS = [  # key, table, method, problem, published modes, high quality %, +-, settings
+    Row("veegan-ring8-gan", V1, "GAN", "ring8", 1.0, 99.3, None, dict(VEEGAN, problem="ring8")),
+    Row("veegan-ring8-unrolled", V1, "Unrolled GAN (5 steps)", "ring8", 7.6, 35.6, None,
+        dict(VEEGAN, problem="ring8", unroll_steps=5)),
+    Row("notebook-ring8-gan", V1, "GAN, notebook nets (tanh)", "ring8", 1.0, 99.3, None,
+        dict(NOTEBOOK, problem="ring8")),
+    Row("notebook-ring8-unrolled", V1, "Unrolled GAN, notebook nets (tanh)", "ring8", 7.6,
+        35.6, None, dict(NOTEBOOK, problem="ring8", unroll_steps=5)),
+    Row("veegan-grid25-gan", V1, "GAN", "grid25", 3.3, 0.5, None, dict(VEEGAN, problem="grid25")),
+    Row("veegan-grid25-unrolled", V1, "Unrolled GAN (5 steps)", "grid25", 23.6, 16.0, None,
+        dict(VEEGAN, problem="grid25", unroll_steps=5)),
+    Row("pacgan-ring-gan", P1, "GAN", "ring8", 6.3, 98.2, (0.5, 0.2),
+        dict(PACGAN, **PACGAN_RING, problem="ring8")),
+    Row("pacgan-ring-pac2", P1, "PacGAN2", "ring8", 7.9, 95.6, (0.1, 2.0),
+        dict(PACGAN, **PACGAN_RING, problem="ring8", pac=2)),
+    Row("pacgan-grid-gan", P1, "GAN", "grid25", 17.3, 94.8, (0.8, 0.7),
+        dict(PACGAN, problem="grid25")),
+    Row("pacgan-grid-pac2", P1, "PacGAN2", "grid25", 23.8, 91.3, (0.7, 0.8),
+        dict(PACGAN, problem="grid25", pac=2)),
 ]
+# fmt: on
 QUICK_ROWS = ("veegan-ring8-gan", "veegan-ring8-unrolled")
 QUICK = dict(steps=1000, seeds=3)  # see the doc: what the reduced run keeps and drops
 
@@ -313,11 +254,18 @@ DOC_HEAD = """
 # Reproducing published tables
 
 Written by `python bench/reproduce_tables.py` from the rows stored under
-`bench/reproduction/` (regenerate the text alone with `--doc-only`). Every figure below
-names the run it comes from: `quick` is `--quick` (ring8 rows only, fewer steps and
-seeds, CPU-sized), `full-cpu`/`full-cuda` are runs at the papers' step counts unless the
-Runs table shows fewer (`--steps`). ganmap's labels come from `study.labels.label_history`
-on each seed's history.
+`bench/reproduction/<run>/` (regenerate the text alone with `--doc-only`). Every figure
+names the run it comes from, and the Runs table gives each run's steps, seeds, device,
+wall time and the machine's load while it ran: `quick` is `--quick` (the two VEEGAN ring8
+rows, 3 seeds, 1,000 steps); `cpu-1000-steps` is `--steps 1000 --seeds 3` over the other
+rows, on this project's 2-core CPU machine, shared with other jobs (load average 6 to 11
+on 2 cores, so each run got a fraction of a core). No row was run at the published step
+counts (25,000 iterations for VEEGAN's rows, 400,000 for PacGAN's): the quick run's
+Unrolled-5 row took 0.34 s per iteration for 3 seeds, so 25,000 iterations of 5 seeds
+would take hours per row here (an extrapolation, not measured). The command for it is
+`python bench/reproduce_tables.py --device cuda` on a GPU (stored as `full-cuda`), or
+without `--device` on a CPU (`full-cpu`). ganmap's labels come from
+`study.labels.label_history` on each seed's history.
 """
 METRIC_NOTES = """
 ## How the papers count modes, and how ganmap does here
@@ -508,6 +456,9 @@ def main() -> None:
     parser.add_argument("--doc-only", action="store_true", help="only rewrite the doc")
     args = parser.parse_args()
     run_name = args.run or ("quick" if args.quick else f"full-{args.device}")
+    unknown = sorted(set(args.rows or []) - {row.key for row in ROWS} - {"dirac"})
+    if unknown:
+        parser.error(f"unknown rows {unknown}; known: {[row.key for row in ROWS]} and dirac")
     if not args.doc_only:
         if args.quick:
             keys, seeds, steps = list(QUICK_ROWS), QUICK["seeds"], QUICK["steps"]
