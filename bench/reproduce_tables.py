@@ -363,7 +363,8 @@ def runs_table(runs: dict[str, dict[str, dict]]) -> str:
 
 def mixture_table(runs: dict[str, dict[str, dict]], table: str) -> str:
     lines = _header("method", "problem", "run (steps)", "modes: paper", "modes: ganmap",
-                    "high quality %: paper", "high quality %: ganmap", "ganmap labels")  # fmt: skip
+                    "high quality %: paper", "high quality %: ganmap", "ganmap labels",
+                    "ganmap: median distance to nearest mode, per seed (std)")  # fmt: skip
     for row in (row for row in ROWS if row.table == table):
         spread = row.spread or ("", "")
         paper_modes = f"{row.modes:g}" + (f" ± {spread[0]:g}" if row.spread else "")
@@ -430,7 +431,58 @@ def dirac_table(runs: dict[str, dict[str, dict]]) -> str:
 
 
 GAP_NOTES = {
-    "veegan-ring8-gan": "to be filled from the runs",
+    "Step counts (every row)": (
+        "no row ran the published number of iterations (Runs table). A GAN's end state on "
+        "these mixtures is a snapshot of a moving process (the papers' own GAN figures show "
+        "a collapsed generator hopping between modes), so the high-quality share in "
+        "particular is not comparable until a row has run its 25,000 / 400,000 iterations; "
+        "`--device cuda` on a GPU is the way to close this."
+    ),
+    "VEEGAN ring8, GAN": (
+        "the collapse reproduces in mode count (0 modes against the paper's 1) but not in "
+        "quality (0% against 99.3%): ganmap's collapsed generator is one blob that sits "
+        "away from every mode (the median distance column), where VEEGAN's sat on one mode. "
+        "With a D ten times slower than G (lr_d 1e-4, lr_g 1e-3) the blob follows D's "
+        "slowly moving maximum; whether it sits on a mode when the run stops depends on the "
+        "stop and on details ganmap does not share with the reference code (orthogonal "
+        "initialization with gain 1.4, simultaneous updates), none of which was isolated "
+        "here. The labeler calls these runs `oscillating` (the blob keeps moving)."
+    ),
+    "VEEGAN ring8, Unrolled": (
+        "every mode is covered (8 against the paper's 7.6): unrolling through D's Adam "
+        "recovers the modes the plain GAN loses, in the same setting. The high-quality "
+        "share is far below the paper's 35.6% after 1,000 of 25,000 iterations: the "
+        "generator has spread over the ring but not yet sharpened onto the modes, which "
+        "is what the remaining iterations do (its share rises along the run)."
+    ),
+    "VEEGAN grid25, GAN": (
+        "within reach of the paper in both measures (about 3 modes against 3.3, a "
+        "high-quality share of about 1% against 0.5%): the collapsed generator sits between "
+        "modes (median 15 to 18 std from the nearest), as VEEGAN's does."
+    ),
+    "VEEGAN grid25, Unrolled": (
+        "about 18 of 25 modes after 1,000 of 25,000 iterations, below the paper's 23.6 (VEEGAN "
+        "gives no spread to compare with). As on ring8 the unrolled generator spreads first "
+        "and sharpens later: its samples still sit about 17 std from the nearest mode, so "
+        "both the mode count and the 16% high-quality share need the remaining iterations; "
+        "this row was not run long enough to say whether it reaches them."
+    ),
+    "PacGAN rows": (
+        "1,000 of the published 400,000 iterations: a token run, not a reproduction. It "
+        "already shows the paper's direction on the ring (PacGAN2 about 5 modes against the "
+        "GAN's 0.3, same seeds and settings), but neither network has reached the modes yet "
+        "(samples 15 to 70 std away, high-quality share near 0% against 92 to 98%), so the "
+        "numbers say nothing about the published values. Two architecture gaps remain even "
+        "at full length: ganmap has no batch normalization (PacGAN's G) and no maxout "
+        "units (PacGAN's D); its D uses LeakyReLU(0.2) instead."
+    ),
+    "Notebook nets (tanh)": (
+        "with the reference notebook's own tanh networks the standard GAN does not "
+        "collapse in ganmap: it spreads over every mode, so in that variant the GAN row's "
+        "1 mode is not reproduced. Which networks VEEGAN's GAN row used is the open "
+        "question behind this row; VEEGAN's paper and code point to the ReLU networks used "
+        "above."
+    ),
 }
 
 
