@@ -257,11 +257,12 @@ Written by `python bench/reproduce_tables.py` from the rows stored under
 `bench/reproduction/<run>/` (regenerate the text alone with `--doc-only`). Every figure
 names the run it comes from, and the Runs table gives each run's steps, seeds, device,
 wall time and the machine's load while it ran: `quick` is `--quick` (the two VEEGAN ring8
-rows, 3 seeds, 1,000 steps); `cpu-1000-steps` is `--steps 1000 --seeds 3` over the other
-rows, on this project's 2-core CPU machine, shared with other jobs (load average 6 to 11
-on 2 cores, so each run got a fraction of a core). No row was run at the published step
-counts (25,000 iterations for VEEGAN's rows, 400,000 for PacGAN's): the quick run's
-Unrolled-5 row took 0.34 s per iteration for 3 seeds, so 25,000 iterations of 5 seeds
+rows, 3 seeds, 1,000 steps); `cpu-1000-steps` and `cpu-5000-steps` are `--steps 1000
+--seeds 3` and `--steps 5000 --seeds 3` runs, all on this project's 2-core CPU machine,
+shared with other jobs (load average 4 to 11 on 2 cores, so a run often got a fraction
+of a core). No row was run at the published step counts (25,000 iterations for VEEGAN's
+rows, 400,000 for PacGAN's): the quick run's Unrolled-5 row took 0.17 to 0.34 s per
+iteration for 3 seeds (load 4 to 10), so 25,000 iterations of 5 seeds
 would take hours per row here (an extrapolation, not measured). The command for it is
 `python bench/reproduce_tables.py --device cuda` on a GPU (stored as `full-cuda`), or
 without `--device` on a CPU (`full-cpu`). ganmap's labels come from
@@ -453,12 +454,13 @@ GAP_NOTES = {
         "recovers the modes the plain GAN loses, in the same setting. The high-quality "
         "share is far below the paper's 35.6% after 1,000 of 25,000 iterations: the "
         "generator has spread over the ring but not yet sharpened onto the modes, which "
-        "is what the remaining iterations do (its share rises along the run)."
+        "is what the remaining iterations do (in a probe run of the same setting the share "
+        "rose from 0-1% at step 400 to 3-8% at step 1,000)."
     ),
     "VEEGAN grid25, GAN": (
         "within reach of the paper in both measures (about 3 modes against 3.3, a "
         "high-quality share of about 1% against 0.5%): the collapsed generator sits between "
-        "modes (median 15 to 18 std from the nearest), as VEEGAN's does."
+        "modes (median 15 to 18 std from the nearest), as VEEGAN's 0.5% share implies its did."
     ),
     "VEEGAN grid25, Unrolled": (
         "about 18 of 25 modes after 1,000 of 25,000 iterations, below the paper's 23.6 (VEEGAN "
@@ -468,10 +470,11 @@ GAP_NOTES = {
         "this row was not run long enough to say whether it reaches them."
     ),
     "PacGAN rows": (
-        "1,000 of the published 400,000 iterations: a token run, not a reproduction. It "
-        "already shows the paper's direction on the ring (PacGAN2 about 5 modes against the "
-        "GAN's 0.3, same seeds and settings), but neither network has reached the modes yet "
-        "(samples 15 to 70 std away, high-quality share near 0% against 92 to 98%), so the "
+        "1,000 of the published 400,000 iterations: a token run, not a reproduction. On "
+        "the ring it already leans the paper's way (PacGAN2 about 5 modes against the GAN's "
+        "0.3, same seeds and settings); on the grid both are still near 1 mode. Neither "
+        "generator has reached the modes yet (samples 6 to 70 std from the nearest, "
+        "high-quality share far below the published 91 to 98%), so the "
         "numbers say nothing about the published values. Two architecture gaps remain even "
         "at full length: ganmap has no batch normalization (PacGAN's G) and no maxout "
         "units (PacGAN's D); its D uses LeakyReLU(0.2) instead."
