@@ -450,12 +450,12 @@ GAP_NOTES = {
         "here. The labeler calls these runs `oscillating` (the blob keeps moving)."
     ),
     "VEEGAN ring8, Unrolled": (
-        "every mode is covered (8 against the paper's 7.6): unrolling through D's Adam "
-        "recovers the modes the plain GAN loses, in the same setting. The high-quality "
-        "share is far below the paper's 35.6% after 1,000 of 25,000 iterations: the "
-        "generator has spread over the ring but not yet sharpened onto the modes, which "
-        "is what the remaining iterations do (in a probe run of the same setting the share "
-        "rose from 0-1% at step 400 to 3-8% at step 1,000)."
+        "every mode is covered (8 against the paper's 7.6) at 1,000 and at 5,000 steps: "
+        "unrolling through D's Adam recovers the modes the plain GAN loses, in the same "
+        "setting. The high-quality share grows with training: 4.5% at 1,000 steps, 66% at "
+        "5,000 (paper: 35.6% at 25,000); ganmap's generator sharpens onto the modes more "
+        "than the paper's did, a gap not explained here (initialization and update order "
+        "differ from the notebook)."
     ),
     "VEEGAN grid25, GAN": (
         "within reach of the paper in both measures (about 3 modes against 3.3, a "
@@ -463,11 +463,10 @@ GAP_NOTES = {
         "modes (median 15 to 18 std from the nearest), as VEEGAN's 0.5% share implies its did."
     ),
     "VEEGAN grid25, Unrolled": (
-        "about 18 of 25 modes after 1,000 of 25,000 iterations, below the paper's 23.6 (VEEGAN "
-        "gives no spread to compare with). As on ring8 the unrolled generator spreads first "
-        "and sharpens later: its samples still sit about 17 std from the nearest mode, so "
-        "both the mode count and the 16% high-quality share need the remaining iterations; "
-        "this row was not run long enough to say whether it reaches them."
+        "about 18 of 25 modes after 1,000 steps and 21 +- 2 after 5,000, approaching the "
+        "paper's 23.6 (VEEGAN gives no spread); the high-quality share rises too (1.5% to "
+        "6.6%, paper 16%). Whether it reaches the published values needs the remaining "
+        "20,000 iterations, which were not run."
     ),
     "PacGAN rows": (
         "1,000 of the published 400,000 iterations: a token run, not a reproduction. On "
