@@ -8,6 +8,8 @@ Every engine key in `fixed` and `space` is checked against `TrainConfig`, value 
 from __future__ import annotations
 
 import difflib
+import itertools
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +23,7 @@ from study.schema import DIAGNOSTICS
 ENGINE_KEYS = tuple(TrainConfig.model_fields)
 DOMAIN_KINDS = ("grid", "choice", "uniform", "loguniform", "randint")
 SAMPLED_KINDS = ("choice", "uniform", "loguniform", "randint")
+MAX_CHECKED_COMBINATIONS = 100_000  # larger spaces are checked value by value only
 
 
 class SpecError(ValueError):
@@ -119,6 +122,7 @@ class StudySpec(BaseModel):
         for key, domain in self.space.items():
             for value in domain.values:
                 _check_value(key, value, self.fixed)
+        _check_combinations(self.fixed, self.space)
         metrics = ["score", *(f"final_{name}" for name in DIAGNOSTICS)]
         if self.search.metric not in metrics:
             raise ValueError(f"search.metric {self.search.metric!r}: allowed {metrics}")
@@ -165,6 +169,23 @@ def _check_value(key: str, value: Any, fixed: dict[str, Any]) -> None:
         TrainConfig(**{**fixed, key: value})
     except ValidationError as error:
         raise ValueError(f"space.{key}: {format_validation_error(error)}") from None
+
+
+def _check_combinations(fixed: dict[str, Any], space: dict[str, Domain]) -> None:
+    """Rules across keys (e.g. pac with problem) hold for every combination the space
+    can produce: listed values crossed, ranges at their low end."""
+    candidates = {
+        key: domain.values if domain.kind in ("grid", "choice") else domain.values[:1]
+        for key, domain in space.items()
+    }
+    if math.prod(len(values) for values in candidates.values()) > MAX_CHECKED_COMBINATIONS:
+        return
+    for point in itertools.product(*candidates.values()):
+        values = dict(zip(candidates, point))
+        try:
+            TrainConfig(**{**fixed, **values})
+        except ValidationError as error:
+            raise ValueError(f"space: {values}: {format_validation_error(error)}") from None
 
 
 def load_spec(path: str | Path) -> StudySpec:
