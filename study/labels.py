@@ -67,7 +67,7 @@ class LabelThresholds(BaseModel):
         0.12, ge=0, description="one blob (complete collapse): diversity below this (data = 1)"
     )
     collapse_balance: float = Field(
-        0.45, ge=0, le=1, description="partial collapse: mode balance exp(-mass_kl) below this"
+        0.4, ge=0, le=1, description="partial collapse: mode balance exp(-mass_kl) below this"
     )
     converged_balance: float = Field(
         0.8, ge=0, le=1, description="converged: mode balance exp(-mass_kl) at least this"
@@ -79,13 +79,13 @@ class LabelThresholds(BaseModel):
         0.3, gt=0, description="converged: high_quality rose by less than this share of itself"
     )
     converged_drift: float = Field(
-        0.25, gt=0, description="converged: samples move <= this x the data scale per evaluation"
+        0.5, gt=0, description="converged: samples move <= this x the data scale per evaluation"
     )
     converged_shift: float = Field(
-        0.1, ge=0, le=1, description="converged: mode mass changes <= this (total variation)"
+        0.15, ge=0, le=1, description="converged: mode mass changes <= this (total variation)"
     )
     oscillation_drift: float = Field(
-        0.5, gt=0, description="oscillating: samples move >= this x the data scale per evaluation"
+        0.6, gt=0, description="oscillating: samples move >= this x the data scale per evaluation"
     )
     oscillation_shift: float = Field(
         0.25, gt=0, le=1, description="oscillating: mode mass changes >= this (total variation)"
@@ -239,8 +239,8 @@ def decide(e: Evidence, loss: str, t: LabelThresholds) -> Label:
         found["collapsed"] = collapsed(e, t)
         found["oscillating"] = oscillating(e, t)
     order = PRECEDENCE
-    if found.get("collapsed", NO).kind == "partial" and found.get("oscillating", NO).holds:
-        order = ("diverged", "vanishing", "oscillating", "collapsed")  # a broad, moving mass
+    if _sweeping(e, found, t):
+        order = ("diverged", "vanishing", "oscillating", "collapsed")
     primary = next((name for name in order if found.get(name, NO).holds), None)
     if primary is None:
         done = converged(e, t)
@@ -258,6 +258,14 @@ def decide(e: Evidence, loss: str, t: LabelThresholds) -> Label:
         label_reason=f"{primary}: {decision.reason}",
         confidence=math.nan,
     )
+
+
+def _sweeping(e: Evidence, found: dict[str, Finding], t: LabelThresholds) -> bool:
+    """A broad mass that keeps moving: a partial collapse, not piled on a few modes
+    (balance >= `collapse_balance`), that oscillates. Judges call it oscillating; a few
+    templates or a narrow band hopping around stays collapsed."""
+    collapse, moving = found.get("collapsed", NO), found.get("oscillating", NO).holds
+    return collapse.kind == "partial" and moving and e.median("balance") >= t.collapse_balance
 
 
 def confidence_labelings(e: Evidence, t: LabelThresholds):
