@@ -1,0 +1,313 @@
+"""The report's interactive figures (plotly), drawn from the tables of `analysis.cells`,
+`analysis.scatter` and `analysis.importance`; nothing here computes a result.
+
+- `label_map`: per facet, each cell in its label's colour when one label holds a clear
+  majority, else striped by its label shares (a mixed cell), with its letter code; a grid
+  study on categorical axes, a sampled one as label regions (nearest trained point, paled
+  where unsure) under the trained points on continuous axes.
+- `converged_map`: the converged share per cell with its 95% interval.
+- `importance_chart`, `parallel_coordinates`: what decides stability.
+
+Every map's cells carry their number in the cell table (`customdata`), which the page's
+script uses to list a clicked cell's trials.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analysis import legend
+from analysis.cells import MapAxes, distinct_text, shares_text
+from study.schema import LABELS
+
+STRIPES = 12  # sub-columns per cell that show a mixed cell's label shares
+MAX_STRIPE_VALUES = 3_000_000  # above this many stripe values in a map, fewer stripes
+MAX_TEXT_CELLS = 600  # letter codes printed in cells only up to this many cells per map
+PANEL_PX = 300
+FONT = dict(family="sans-serif", size=12)
+
+
+def _discrete_scale(colours: list[str]) -> list:
+    """A plotly colourscale mapping the integers 0..k-1 to `colours` (zmin -0.5, zmax k-0.5)."""
+    scale = []
+    for i, colour in enumerate(colours):
+        scale += [[i / len(colours), colour], [(i + 1) / len(colours), colour]]
+    return scale
+
+
+LABEL_SCALE = _discrete_scale([legend.COLOURS[label] for label in LABELS])
+
+
+def facet_values(table: pd.DataFrame, key: str | None) -> list:
+    return sorted(table[key].unique()) if key else [None]
+
+
+def _facets(table, row, col, title: str):
+    rows, cols = facet_values(table, row), facet_values(table, col)
+    titles = [", ".join(f"{k}={v}" for k, v in ((row, r), (col, c)) if k) for r in rows for c in cols]
+    fig = make_subplots(
+        len(rows), len(cols), shared_xaxes=True, shared_yaxes=True, subplot_titles=titles,
+        horizontal_spacing=0.06 if len(cols) > 1 else 0.0, vertical_spacing=0.12 / len(rows),
+    )  # fmt: skip
+    fig.update_layout(
+        title=title, template="simple_white", font=FONT, hovermode="closest",
+        height=PANEL_PX * len(rows) + 160, width=max(560, PANEL_PX * len(cols) + 260),
+        margin=dict(l=70, r=20, t=90, b=60), clickmode="event",
+    )  # fmt: skip
+    return fig, rows, cols
+
+
+def _facet(frame, row, col, r, c) -> pd.DataFrame:
+    if row:
+        frame = frame[frame[row] == r]
+    if col:
+        frame = frame[frame[col] == c]
+    return frame
+
+
+def hover_text(table: pd.DataFrame, ids: list[list[str]], axes: MapAxes, facets) -> list[str]:
+    """Per cell: where it is, its label mix, converged share and interval, its trials."""
+    texts = []
+    for i, cell in enumerate(table.itertuples(index=False)):
+        cell = pd.Series(cell._asdict())
+        where = ", ".join(f"{k}={cell[k]}" for k in [*facets, axes.x, axes.y])
+        shown = ids[i][:3] + (["..."] if cell["trials"] > 3 else [])
+        name = cell["map_label"] if cell["majority"] else f"mixed ({cell['code']})"
+        texts.append(
+            f"<b>{name}</b>  {where}<br>{cell['trials']} trials: {shares_text(cell)}"
+            f"<br>converged {cell['n_converged']}/{cell['trials']} = "
+            f"{cell['converged_fraction']:.0%}, 95% interval "
+            f"{cell['converged_low']:.0%} to {cell['converged_high']:.0%}"
+            f"<br>trials: {', '.join(shown)} (click to list)"
+        )
+    return texts
+
+
+def label_map(table, axes: MapAxes, texts, row=None, col=None, regions=None) -> go.Figure:
+    """The label map: a grid of cells, or (`axes.scattered`) regions under the points."""
+    title = "Label per cell: a colour where one label holds at least 2/3 of the trials, "
+    title += "stripes of the label shares where none does (mixed)"
+    fig, rows, cols = _facets(table, row, col, title)
+    stripes = STRIPES if len(table) * STRIPES <= MAX_STRIPE_VALUES else 3
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            cells = _facet(table, row, col, r, c)
+            if axes.scattered:
+                _scattered_facet(fig, i + 1, j + 1, cells, axes, texts, _facet(regions, row, col, r, c))
+            else:
+                _grid_facet(fig, i + 1, j + 1, cells, table, axes, texts, stripes)
+    _label_legend(fig)
+    _axis_titles(fig, axes, len(rows), len(cols))
+    return fig
+
+
+def _positions(table: pd.DataFrame, name: str) -> tuple[dict, list]:
+    values = sorted(table[name].unique())
+    return {v: k for k, v in enumerate(values)}, values
+
+
+def _grid_facet(fig, r, c, cells, table, axes, texts, stripes: int) -> None:
+    """Stripes (hover skipped), a transparent hover layer with one value per cell, letters."""
+    xs, x_values = _positions(table, axes.x)
+    ys, y_values = _positions(table, axes.y)
+    xi, yi = cells[axes.x].map(xs).to_numpy(), cells[axes.y].map(ys).to_numpy()
+    z = np.full((len(ys), len(xs) * stripes), np.nan)
+    counts = cells[[f"n_{label}" for label in LABELS]].to_numpy()
+    for k, (x, y, row, majority) in enumerate(zip(xi, yi, counts, cells["majority"])):
+        z[y, x * stripes : (x + 1) * stripes] = _stripes(row, majority, stripes)
+    sub_x = (np.arange(len(xs) * stripes) + 0.5) / stripes - 0.5
+    fig.add_trace(go.Heatmap(
+        x=sub_x, y=np.arange(len(ys)), z=z, colorscale=LABEL_SCALE, zmin=-0.5,
+        zmax=len(LABELS) - 0.5, showscale=False, hoverinfo="skip", xgap=0, ygap=0,
+    ), r, c)  # fmt: skip
+    hover = np.full((len(ys), len(xs)), None, dtype=object)
+    index = np.full((len(ys), len(xs)), -1)
+    for k, x, y in zip(cells.index, xi, yi):
+        hover[y, x], index[y, x] = texts[k], k
+    fig.add_trace(go.Heatmap(
+        x=np.arange(len(xs)), y=np.arange(len(ys)), z=np.where(index >= 0, 1.0, np.nan),
+        customdata=index, text=hover, hovertemplate="%{text}<extra></extra>", showscale=False,
+        colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], xgap=1, ygap=1, name="cells",
+    ), r, c)  # fmt: skip
+    if len(cells) <= MAX_TEXT_CELLS:
+        colours = [legend.COLOURS.get(m, legend.MIXED_COLOUR) for m in cells["majority"]]
+        fig.add_trace(go.Scatter(
+            x=xi, y=yi, mode="text", text=cells["code"], hoverinfo="skip", showlegend=False,
+            textfont=dict(color=[legend.ink(colour) for colour in colours], size=13),
+        ), r, c)  # fmt: skip
+    x_text, y_text = distinct_text(x_values), distinct_text(y_values)
+    fig.update_xaxes(tickvals=list(range(len(xs))), ticktext=[x_text[v] for v in x_values],
+                     range=[-0.5, len(xs) - 0.5], showgrid=False, row=r, col=c)  # fmt: skip
+    fig.update_yaxes(tickvals=list(range(len(ys))), ticktext=[y_text[v] for v in y_values],
+                     range=[-0.5, len(ys) - 0.5], showgrid=False, row=r, col=c)  # fmt: skip
+
+
+def _stripes(counts: np.ndarray, majority: str, stripes: int) -> np.ndarray:
+    """A cell's sub-columns: all its label's index when it has a clear majority, else each
+    label's index over a share of the sub-columns (largest remainder), in LABELS order."""
+    if majority:
+        return np.full(stripes, LABELS.index(majority), dtype=float)
+    exact = counts / counts.sum() * stripes
+    widths = np.floor(exact).astype(int)
+    for k in np.argsort(-(exact - widths), kind="stable")[: stripes - widths.sum()]:
+        widths[k] += 1
+    return np.repeat(np.arange(len(LABELS)), widths).astype(float)
+
+
+def _scattered_facet(fig, r, c, cells, axes: MapAxes, texts, regions) -> None:
+    """Label regions (nearest trained point), paled by their uncertainty, and the points."""
+    x, y = np.sort(regions[axes.x].unique()), np.sort(regions[axes.y].unique())
+    grid = regions.set_index([axes.y, axes.x]).sort_index()
+    codes = grid["label"].map({label: k for k, label in enumerate(LABELS)}).to_numpy(float)
+    unsure = grid["uncertainty"].to_numpy(float).reshape(len(y), len(x))
+    fig.add_trace(go.Heatmap(
+        x=x, y=y, z=codes.reshape(len(y), len(x)), colorscale=LABEL_SCALE, zmin=-0.5,
+        zmax=len(LABELS) - 0.5, showscale=False, hoverinfo="skip",
+    ), r, c)  # fmt: skip
+    names = grid["label"].to_numpy(object).reshape(len(y), len(x))
+    fig.add_trace(go.Heatmap(
+        x=x, y=y, z=unsure, zmin=0, zmax=1, showscale=False, text=names,
+        colorscale=[[0, "rgba(255,255,255,0)"], [1, "rgba(255,255,255,0.8)"]],
+        hovertemplate="predicted %{text} (nearest trained point)<br>uncertainty %{z:.2f}"
+        "<extra></extra>",
+    ), r, c)  # fmt: skip
+    fill = [legend.COLOURS.get(m, legend.MIXED_COLOUR) for m in cells["majority"]]
+    few = len(cells) <= MAX_TEXT_CELLS
+    fig.add_trace(go.Scatter(
+        x=cells[axes.x], y=cells[axes.y], mode="markers+text" if few else "markers",
+        text=cells["code"] if few else None, textposition="top center",
+        textfont=dict(size=10), customdata=cells.index.to_numpy(),
+        hovertext=[texts[k] for k in cells.index], hovertemplate="%{hovertext}<extra></extra>",
+        marker=dict(color=fill, size=9, line=dict(color="#000000", width=1)),
+        showlegend=False, name="trained points",
+    ), r, c)  # fmt: skip
+    fig.update_xaxes(type="log" if axes.log_x else "linear", row=r, col=c)
+    fig.update_yaxes(type="log" if axes.log_y else "linear", row=r, col=c)
+
+
+def _label_legend(fig) -> None:
+    """Legend entries: each label's colour and letter, mixed cells, empty cells."""
+    for label in LABELS:
+        name = f"{legend.LETTERS[label]}  {label}"
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                 marker=dict(symbol="square", size=14, color=legend.COLOURS[label])))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="stripes: mixed (no clear majority)",
+                             marker=dict(symbol="square-open", size=14, color="#000000")))
+    fig.update_layout(legend=dict(orientation="h", y=-0.08, yanchor="top", x=0, font=dict(size=11)))
+
+
+def _axis_titles(fig, axes: MapAxes, rows: int, cols: int) -> None:
+    def title(name, log):
+        return f"{name} (log scale)" if log else name
+
+    for c in range(1, cols + 1):
+        fig.update_xaxes(title_text=title(axes.x, axes.log_x), row=rows, col=c)
+    for r in range(1, rows + 1):
+        fig.update_yaxes(title_text=title(axes.y, axes.log_y), row=r, col=1)
+
+
+def converged_map(table, axes: MapAxes, texts, row=None, col=None) -> go.Figure:
+    """The converged share per cell (cividis, readable under colour-blindness), printed as
+    'k/n' with its 95% Wilson interval."""
+    title = "Converged share per cell, with its 95% interval (Wilson)"
+    fig, rows, cols = _facets(table, row, col, title)
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            cells = _facet(table, row, col, r, c)
+            if axes.scattered:
+                _converged_points(fig, i + 1, j + 1, cells, axes, texts)
+            else:
+                _converged_grid(fig, i + 1, j + 1, cells, table, axes, texts)
+    _axis_titles(fig, axes, len(rows), len(cols))
+    return fig
+
+
+def _interval_text(cells: pd.DataFrame) -> list[str]:
+    return [
+        f"{k}/{n}<br>{lo:.0%}-{hi:.0%}"
+        for k, n, lo, hi in zip(cells["n_converged"], cells["trials"], cells["converged_low"],
+                                cells["converged_high"])
+    ]  # fmt: skip
+
+
+def _converged_grid(fig, r, c, cells, table, axes, texts) -> None:
+    xs, x_values = _positions(table, axes.x)
+    ys, y_values = _positions(table, axes.y)
+    xi, yi = cells[axes.x].map(xs).to_numpy(), cells[axes.y].map(ys).to_numpy()
+    z = np.full((len(ys), len(xs)), np.nan)
+    hover = np.full((len(ys), len(xs)), None, dtype=object)
+    index = np.full((len(ys), len(xs)), -1)
+    for k, x, y, value in zip(cells.index, xi, yi, cells["converged_fraction"]):
+        z[y, x], hover[y, x], index[y, x] = value, texts[k], k
+    fig.add_trace(go.Heatmap(
+        x=np.arange(len(xs)), y=np.arange(len(ys)), z=z, zmin=0, zmax=1, colorscale="cividis",
+        customdata=index, text=hover, hovertemplate="%{text}<extra></extra>", xgap=1, ygap=1,
+        colorbar=dict(title="converged", tickformat=".0%", len=0.6),
+    ), r, c)  # fmt: skip
+    if len(cells) <= MAX_TEXT_CELLS:
+        ink = ["#000000" if value > 0.6 else "#FFFFFF" for value in cells["converged_fraction"]]
+        fig.add_trace(go.Scatter(
+            x=xi, y=yi, mode="text", text=_interval_text(cells), hoverinfo="skip",
+            textfont=dict(color=ink, size=10), showlegend=False,
+        ), r, c)  # fmt: skip
+    x_text, y_text = distinct_text(x_values), distinct_text(y_values)
+    fig.update_xaxes(tickvals=list(range(len(xs))), ticktext=[x_text[v] for v in x_values],
+                     range=[-0.5, len(xs) - 0.5], showgrid=False, row=r, col=c)  # fmt: skip
+    fig.update_yaxes(tickvals=list(range(len(ys))), ticktext=[y_text[v] for v in y_values],
+                     range=[-0.5, len(ys) - 0.5], showgrid=False, row=r, col=c)  # fmt: skip
+
+
+def _converged_points(fig, r, c, cells, axes, texts) -> None:
+    """Sampled studies: each trained point coloured by its converged share, sized by trials."""
+    fig.add_trace(go.Scatter(
+        x=cells[axes.x], y=cells[axes.y], mode="markers", customdata=cells.index.to_numpy(),
+        hovertext=[texts[k] for k in cells.index], hovertemplate="%{hovertext}<extra></extra>",
+        marker=dict(color=cells["converged_fraction"], cmin=0, cmax=1, colorscale="cividis",
+                    size=7 + 3 * np.sqrt(cells["trials"]), line=dict(color="#000", width=1),
+                    colorbar=dict(title="converged", tickformat=".0%", len=0.6)),
+        showlegend=False,
+    ), r, c)  # fmt: skip
+    fig.update_xaxes(type="log" if axes.log_x else "linear", row=r, col=c)
+    fig.update_yaxes(type="log" if axes.log_y else "linear", row=r, col=c)
+
+
+def importance_chart(importance: pd.DataFrame) -> go.Figure:
+    """Horizontal bars: each hyperparameter's fANOVA importance for each label."""
+    fig = go.Figure()
+    keys = list(importance.index)[::-1]
+    for target in importance.columns:
+        fig.add_trace(go.Bar(
+            y=keys, x=importance.loc[keys, target], orientation="h", name=target,
+            marker_color=legend.COLOURS[target],
+            hovertemplate=f"{target}: %{{y}} explains %{{x:.0%}}<extra></extra>",
+        ))  # fmt: skip
+    fig.update_layout(
+        title="What decides the label: fANOVA importance of each hyperparameter per label",
+        barmode="group", template="simple_white", font=FONT, xaxis_title="importance (share)",
+        xaxis_tickformat=".0%", height=180 + 40 * len(keys) * max(1, len(importance.columns)) // 2,
+        width=900, margin=dict(l=120, r=20, t=60, b=50),
+    )  # fmt: skip
+    return fig
+
+
+def parallel_coordinates(trials: pd.DataFrame, keys: list[str], logs: dict[str, bool]) -> go.Figure:
+    """One line per trial across the numeric hyperparameters (log10 where log), coloured by
+    its label; the last axis is the label."""
+    dimensions = []
+    for key in keys:
+        values = np.log10(trials[key]) if logs.get(key) else trials[key]
+        dimensions.append(dict(label=f"log10 {key}" if logs.get(key) else key, values=values))
+    codes = trials["label"].map({label: k for k, label in enumerate(LABELS)})
+    dimensions.append(dict(label="label", values=codes, tickvals=list(range(len(LABELS))),
+                           ticktext=[legend.LETTERS[label] + " " + label for label in LABELS],
+                           range=[-0.5, len(LABELS) - 0.5]))  # fmt: skip
+    fig = go.Figure(go.Parcoords(
+        line=dict(color=codes, colorscale=LABEL_SCALE, cmin=-0.5, cmax=len(LABELS) - 0.5),
+        dimensions=dimensions,
+    ))  # fmt: skip
+    fig.update_layout(title="Every trial across the numeric hyperparameters (drag an axis to "
+                      "filter)", font=FONT, height=460, width=1000, margin=dict(l=80, r=80, t=90))
+    return fig

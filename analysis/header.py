@@ -1,0 +1,146 @@
+"""What ran: the facts a report states before any map (problem, space, budget, architecture,
+seeds, how many configurations of how many, versions, and the thresholds that labeled it).
+
+Read from the trials themselves (a value every trial shares is a fixed setting) and from
+each study folder's own files: spec.yaml (the searched space and how it was searched),
+study.json (how many configurations the study has) and labels.yaml (the thresholds of
+the last `ganmap relabel`, and whether it finished).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from dataclasses import dataclass, field
+
+import pandas as pd
+import yaml
+
+from analysis.cells import distinct_text
+from analysis.load import StudyTables
+from study.labels import LabelThresholds
+from study.relabel import LABELS_FILE
+
+ARCHITECTURE = (
+    "g_hidden_dim", "g_hidden_layers", "g_activation", "d_hidden_dim", "d_hidden_layers",
+    "d_activation", "z_dim", "batch_size", "optimizer", "pac", "unroll_steps",
+)  # fmt: skip
+BUDGET = ("steps", "eval_every", "eval_samples")
+HEADER_COLUMNS = ("ganmap_version", "stopped_early")  # read besides the hyperparameters
+SAMPLED = ("uniform", "loguniform", "randint")
+
+
+@dataclass
+class Header:
+    """The report's header: (name, value) facts, warnings, and per-study thresholds."""
+
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    thresholds: list[tuple[str, str]] = field(default_factory=list)  # (source, settings)
+
+
+def spec_space(tables: StudyTables) -> dict[str, str] | None:
+    """{searched key: domain kind} from the first study's spec.yaml ("boundary" for a
+    boundary search's ranges); None when no spec is there."""
+    spec = _spec(tables.stores[0])
+    if not spec or not isinstance(spec.get("space"), dict):
+        return None
+    algorithm = (spec.get("search") or {}).get("algorithm", "grid")
+    kinds = {}
+    for key, domain in spec["space"].items():
+        kind = next(iter(domain)) if isinstance(domain, dict) and domain else "grid"
+        kinds[key] = "boundary" if algorithm == "boundary" and kind in SAMPLED else kind
+    return kinds
+
+
+def describe(tables: StudyTables, trials: pd.DataFrame, varied: list[str]) -> Header:
+    """The header of a report on `trials` (the rows read from `tables`)."""
+    header = Header()
+    specs = [_spec(store) for store in tables.stores]
+    total = tables.configurations()
+    header.facts.append(("study", ", ".join(str(s) for s in sorted(trials["study"].unique()))))
+    header.facts.append(("problem", _values(trials["problem"])))
+    header.facts.append(("searched", _space(specs, trials, varied)))
+    header.facts.append(("budget", _settings(trials, BUDGET)))
+    header.facts.append(("architecture", _settings(trials, ARCHITECTURE)))
+    seeds = sorted(trials["seed"].unique())
+    header.facts.append(("seeds", f"{len(seeds)} ({_values(trials['seed'])})"))
+    of = f" of {total:,}" if total is not None else ""
+    header.facts.append(("configurations", f"{len(trials):,}{of}"))
+    if total is not None and len(trials) < total:
+        header.warnings.append(
+            f"partial results: {len(trials):,} of the study's {total:,} configurations have "
+            "finished (it is still running, or was interrupted)"
+        )
+    stopped = int(trials["stopped_early"].sum()) if "stopped_early" in trials else 0
+    if stopped:
+        header.facts.append(("stopped early", f"{stopped:,} (a terminal failure persisted)"))
+    ran = _values(trials["ganmap_version"]) if "ganmap_version" in trials else "unknown"
+    header.facts.append(("ganmap", f"trained with {ran}; report by {_version()}"))
+    for store, spec in zip(tables.stores, specs):
+        _thresholds(header, store, spec)
+    return header
+
+
+def _spec(store) -> dict | None:
+    if not store.exists("spec.yaml"):
+        return None
+    spec = yaml.safe_load(store.read_bytes("spec.yaml"))
+    return spec if isinstance(spec, dict) else None
+
+
+def _values(values: pd.Series, most: int = 8) -> str:
+    """The distinct values as text ("a, b, c"), or the count and range when there are many."""
+    distinct = sorted(values.dropna().unique())
+    if len(distinct) > most:
+        texts = distinct_text([distinct[0], distinct[-1]])
+        return f"{len(distinct)} values from {texts[distinct[0]]} to {texts[distinct[-1]]}"
+    return ", ".join(distinct_text(distinct).values())
+
+
+def _space(specs, trials: pd.DataFrame, varied: list[str]) -> str:
+    """Each varied key with its spec domain where a spec says it, else its values."""
+    spec = next((s for s in specs if s), None) or {}
+    domains = spec.get("space") or {}
+    search = (spec.get("search") or {}).get("algorithm", "grid") if spec else "unknown"
+    parts = []
+    for key in varied:
+        domain = domains.get(key)
+        if isinstance(domain, dict) and domain:
+            kind, bounds = next(iter(domain.items()))
+            parts.append(f"{key} {kind} {bounds}")
+        else:
+            parts.append(f"{key} [{_values(trials[key])}]")
+    return f"{'; '.join(parts) or 'nothing varies'} (search: {search})"
+
+
+def _settings(trials: pd.DataFrame, keys) -> str:
+    """key=value for each key, the distinct values where they differ between trials."""
+    return ", ".join(f"{key}={_values(trials[key])}" for key in keys if key in trials)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("ganmap")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _thresholds(header: Header, store, spec: dict | None) -> None:
+    """Which thresholds labeled this study: labels.yaml's (a relabel) or the spec's."""
+    where = store.location
+    if store.exists(LABELS_FILE):
+        record = yaml.safe_load(store.read_bytes(LABELS_FILE)) or {}
+        values, source = record.get("thresholds") or {}, f"ganmap relabel ({LABELS_FILE})"
+        if record.get("status") != "done":
+            header.warnings.append(
+                f"{where}: a relabel was interrupted ({LABELS_FILE} says "
+                f"{record.get('status')!r}): some trials carry old labels; run "
+                f"`ganmap relabel {where}` again to finish it"
+            )
+    else:
+        values, source = (spec or {}).get("labels") or {}, "the spec's labels section"
+    defaults = LabelThresholds().model_dump()
+    changed = {k: v for k, v in values.items() if k in defaults and v != defaults[k]}
+    text = ", ".join(f"{k}={v}" for k, v in changed.items()) or "every threshold at its default"
+    header.thresholds.append((f"{where}: {source}", text))
+

@@ -1,0 +1,73 @@
+"""What decides stability: how much each hyperparameter determines each label.
+
+For the converged indicator and for each failure label present, the importance of every
+varied hyperparameter is Optuna's fANOVA evaluator (Hutter et al. 2014: the share of the
+indicator's variance, over a random forest fitted to the trials, that each
+hyperparameter explains on its own). Seeds are pooled, so what no hyperparameter explains
+is seed noise. At most `MAX_TRIALS` trials (a seeded sample) are fitted, which keeps a
+million-configuration study within the report's time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from study.schema import LABELS
+
+MAX_TRIALS = 2000
+MIN_TRIALS = 8  # fewer trials than this say nothing about importance
+
+
+def importance_table(trials: pd.DataFrame, keys: list[str], seed: int = 0) -> pd.DataFrame:
+    """Rows: the hyperparameters `keys`, most important first; columns: `converged` and
+    each failure label present (an indicator per label, fitted on its own); values: the
+    fANOVA importance (each column sums to 1). Empty when there is nothing to rank."""
+    targets = [label for label in LABELS if label != "unconverged"]
+    targets = [t for t in targets if 0 < (trials["label"] == t).sum() < len(trials)]
+    if not keys or not targets or len(trials) < MIN_TRIALS:
+        return pd.DataFrame(index=pd.Index([], name="hyperparameter"))
+    sample = trials.sample(min(len(trials), MAX_TRIALS), random_state=seed)
+    distributions = {key: _distribution(sample[key]) for key in keys}
+    params = [
+        {key: _param(value, distributions[key]) for key, value in zip(keys, values)}
+        for values in sample[keys].itertuples(index=False)
+    ]
+    columns = {}
+    for target in targets:
+        values = (sample["label"] == target).astype(float).tolist()
+        columns[target] = _fanova(params, distributions, values, seed)
+    table = pd.DataFrame(columns).reindex(keys).fillna(0.0)
+    table.index.name = "hyperparameter"
+    order = table.get("converged", table.iloc[:, 0])
+    return table.loc[order.sort_values(ascending=False, kind="stable").index]
+
+
+def _distribution(values: pd.Series):
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return CategoricalDistribution(sorted(values.astype(str).unique()))
+    low, high = values.min(), values.max()
+    if pd.api.types.is_integer_dtype(values):
+        return IntDistribution(int(low), int(high))
+    log = low > 0 and high >= 10 * low
+    return FloatDistribution(float(low), float(high), log=bool(log))
+
+
+def _param(value, distribution):
+    if isinstance(distribution, CategoricalDistribution):
+        return str(value)
+    return int(value) if isinstance(distribution, IntDistribution) else float(value)
+
+
+def _fanova(params, distributions, values, seed) -> dict[str, float]:
+    """fANOVA importances of one target over the trials (an in-memory Optuna study)."""
+    study = optuna.create_study(direction="maximize")
+    study.add_trials([
+        optuna.trial.create_trial(params=p, distributions=distributions, value=v)
+        for p, v in zip(params, values)
+    ])  # fmt: skip
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    found = optuna.importance.get_param_importances(study, evaluator=evaluator, normalize=True)
+    return {key: float(value) for key, value in found.items() if np.isfinite(value)}
