@@ -180,6 +180,12 @@ class ResultsStore:
             stream.write(data)
         self.fs.move(temporary, self.path(name))
 
+    def top_names(self) -> list[str]:
+        """Names at the top of the store, hidden ones (".", temporary files) left out."""
+        selector = pafs.FileSelector(self.root, allow_not_found=True)
+        names = [info.base_name for info in self.fs.get_file_info(selector)]
+        return sorted(name for name in names if not name.startswith("."))
+
     def read_bytes(self, name: str) -> bytes:
         with self.fs.open_input_stream(self.path(name)) as stream:
             return stream.read()
