@@ -3,10 +3,10 @@
 `write_report` writes `report.html` (every image embedded, so the file stands alone),
 the PNGs beside it and `summary.csv`. Every value from the data is HTML-escaped (Jinja2
 autoescape; pandas escapes its tables): results folders get shared, and a study name or
-a label reason must never run as script in the reader's browser. It works on a study that is still running. It
-reads lazily (`analysis.load.StudyTables`): the trials table's key, hyperparameter and
-label columns, then the history and samples of the few trials it draws, from their
-own pack files.
+a label reason must never run as script in the reader's browser. It works on a study
+that is still running. It reads lazily (`analysis.load.StudyTables`): the trials
+table's key, hyperparameter and label columns, then the history and samples of the few
+trials it draws, from their own pack files.
 """
 
 from __future__ import annotations

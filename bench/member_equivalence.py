@@ -1,11 +1,11 @@
 """How closely a member trained alone matches the same member trained in a population.
 
 The population computes every layer as one batched matmul over its K members; K=1 and
-K=3 may round differently (float32), and GAN training can amplify such differences.
-For each loss, this trains the test suite's three members (tests/test_population.py)
-together and each alone, at the suite's tiny size, evaluating every `--eval-every`
-steps, and prints per evaluation the largest relative difference of any diagnostic (with its absolute difference), and
-of the generator's samples at the end.
+K=3 may round differently (float32), and training can amplify such differences. For
+each case of tests/test_population.py, this trains its three members together and each
+alone, at the suite's tiny size, evaluating every `--eval-every` steps, and prints per
+member the largest relative difference of any diagnostic over the run (with the
+absolute difference there) and the largest difference of its final samples.
 
     python bench/member_equivalence.py [--steps 40] [--eval-every 5]
 """
