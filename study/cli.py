@@ -164,14 +164,16 @@ def command_run(args: argparse.Namespace) -> int:
         spec = with_output(spec, args.output) if args.output else spec
     except SpecError as error:
         raise BadInput(str(error)) from None
-    signal.signal(signal.SIGTERM, _interrupt)  # `ray job stop`, kill: end as Ctrl-C does
     from study.lease import LeaseHeld
     from study.runner import run_study
 
+    before = signal.signal(signal.SIGTERM, _interrupt)  # `ray job stop`, kill: as Ctrl-C
     try:
         outcome = run_study(spec, address=args.address, resume=args.resume)
     except (SpecError, LeaseHeld) as error:
         raise BadInput(str(error)) from None
+    finally:
+        signal.signal(signal.SIGTERM, before)
     return run_exit(outcome, resume_command(args))
 
 

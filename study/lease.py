@@ -60,6 +60,12 @@ class Lease:
     def __exit__(self, *exc) -> None:
         self.release()
 
+    def check(self) -> None:
+        """Raise LeaseHeld if a live driver holds the lease (reads only)."""
+        live = [h for h in self._candidates().values() if h is not None and not self._stale(h)]
+        if live:
+            raise LeaseHeld(self._describe(live[0]))
+
     def acquire(self) -> None:
         """Take the lease, or raise LeaseHeld naming the live driver that holds it."""
         self._created_root = not self._exists(self.store.root)

@@ -49,10 +49,13 @@ class StudyProgress:
         self.evaluations: dict[str, Mapping] = {}  # running trial -> its latest evaluation
         self.failed = 0
         self.start = time.monotonic()
+        self.first: tuple[float, int] | None = None  # (time, steps) at the first report
 
     def evaluated(self, trial: str, metrics: Mapping) -> None:
         """A trial reported an evaluation (step, budget, members, live)."""
         self.evaluations[trial] = metrics
+        if self.first is None:
+            self.first = (time.monotonic(), self.steps)
 
     def finished(self, trial: str, metrics: Mapping) -> None:
         """A trial finished and reported `finished_metrics`."""
@@ -84,8 +87,12 @@ class StudyProgress:
         return time.monotonic() - self.start
 
     def seconds_left(self) -> float | None:
-        """Time left at this run's throughput; None until this run has made progress."""
-        new, elapsed = self.steps - self.steps_before, self.elapsed()
+        """Time left at this run's throughput since its first report (start-up excluded);
+        None until there is one."""
+        if self.first is None:
+            return None
+        since, steps = self.first
+        new, elapsed = self.steps - steps, time.monotonic() - since
         if new <= 0 or elapsed <= 0:
             return None
         return max(self.total_steps - self.steps, 0) * elapsed / new

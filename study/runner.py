@@ -54,8 +54,10 @@ from study.schema import RunRecord, TrialRecord, score  # noqa: E402
 from study.spec import StudySpec  # noqa: E402
 
 # ganmap's Parquet replaces Tune's per-trial result files, whose absence Tune would report;
-# ganmap reports failed trials itself, naming their error files.
+# ganmap reports failed trials itself, naming their error files (which hold the traceback).
 logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+logging.getLogger("ray.tune.execution.tune_controller").setLevel(logging.CRITICAL)
+logging.getLogger("ray.tune.tune").setLevel(logging.CRITICAL)
 # Ray's token authentication stays on (its default); its notice on every start does not.
 logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
 
@@ -224,6 +226,8 @@ def read_checkpoint(
         data = source.read()
     try:
         state = checkpoint.load(io.BytesIO(data))
+        if not isinstance(state, dict) or "device_type" not in state:
+            raise ValueError("not a ganmap population checkpoint")
         if state["device_type"] != device:
             taken = state["device_type"]
             return None, f"checkpoint {path} taken on {taken}, trial on {device}: starting over"
@@ -298,6 +302,7 @@ class Progress(tune.Callback):
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self.progress.errored(trial.trial_id)
+        self.view.note(f"a trial failed after its retries: {trial.path}/error.txt")
         self.view.update(self.progress)
 
 
@@ -396,7 +401,8 @@ def run_packs(
             tune_config=tune.TuneConfig(reuse_actors=True),
             run_config=run_config(spec, store, [Progress(progress, view)]),
         )
-        return fit(tuner, store, lambda c: f"pack {c['pack']} ({len(packs[c['pack']].configs)})")
+        sizes = {pack_id: len(pack.configs) for pack_id, pack in packs.items()}
+        return fit(tuner, store, lambda c: f"pack {c['pack']} ({sizes[c['pack']]} configurations)")
     finally:
         view.close()
 
@@ -496,9 +502,11 @@ def run_study(
     """
     store = ResultsStore(spec.output_location)  # resolved before the driver may move
     check_location(store.location)
+    lease = Lease(store)
+    lease.check()  # a live driver is named first, whatever else is wrong
     check_output(store, spec, resume)
     configs = None if spec.search.algorithm == "optuna" else expand(spec)
-    with Lease(store):
+    with lease:
         prepare_output(store, spec, resume)
         leave_ray_working_dir()
         failed, interrupted, size = [], False, spec.resources.largest_pack

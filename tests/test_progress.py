@@ -42,10 +42,14 @@ def test_progress_adds_up_what_trials_report():
 
 def test_time_left_comes_from_this_runs_throughput():
     progress = StudyProgress(total=4, done_before=0, total_steps=4000, steps_before=0)
-    progress.start -= 10.0  # this run started 10 s ago
-    progress.evaluated("t1", evaluation(500, members=2, live=2))
-    # 1000 steps in 10 s: the 3000 steps left take 30 s.
-    assert progress.seconds_left() == pytest.approx(30.0, rel=1e-2)
+    progress.evaluated("t1", evaluation(100, members=2, live=2))
+    # One report: no throughput yet (Ray's start-up does not count).
+    assert progress.seconds_left() is None
+    first, steps = progress.first
+    progress.first = (first - 10.0, steps)  # as if the first report came 10 s ago
+    progress.evaluated("t1", evaluation(600, members=2, live=2))
+    # 1000 steps in 10 s: the 2800 steps left take 28 s.
+    assert progress.seconds_left() == pytest.approx(28.0, rel=1e-2)
 
 
 def test_before_any_progress_there_is_no_eta_and_never_nan():

@@ -1,0 +1,93 @@
+"""One driver per study: the output's lease refuses a second driver, names the first, is
+taken over when stale, and is released whatever ends the run (on S3: test_object_store)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from study.lease import FOLDER, Lease, LeaseHeld
+from study.results import ResultsStore
+
+
+def lease_file(folder, name, **fields):
+    """A lease as another driver would have written it."""
+    holder = {"pid": 1, "host": "elsewhere", "token": name, "started": time.time(),
+              "heartbeat": time.time(), **fields}  # fmt: skip
+    (folder / FOLDER).mkdir(parents=True, exist_ok=True)
+    (folder / FOLDER / f"{name}.json").write_text(json.dumps(holder))
+
+
+def test_a_second_driver_is_refused_and_told_who_holds_the_study(tmp_path):
+    store = ResultsStore(str(tmp_path / "out"))
+    with Lease(store):
+        second = Lease(store)
+        with pytest.raises(LeaseHeld) as refused:
+            second.acquire()
+        # The refusal names the holder: this process, on this host.
+        message = str(refused.value)
+        assert f"pid {os.getpid()} on host {socket.gethostname()}" in message
+        assert "in use by another ganmap driver" in message
+        # The refused driver left nothing behind: only the holder's lease file.
+        assert len(list((tmp_path / "out" / FOLDER).iterdir())) == 1
+        with pytest.raises(LeaseHeld):
+            second.check()
+    # Released: the lease folder and the output the lease alone created are gone...
+    assert not (tmp_path / "out").exists()
+    # ...and the next driver gets the study.
+    with Lease(store):
+        assert len(list((tmp_path / "out" / FOLDER).iterdir())) == 1
+
+
+def test_the_lease_is_released_when_the_run_fails(tmp_path):
+    store = ResultsStore(str(tmp_path))
+    with pytest.raises(RuntimeError), Lease(store):
+        raise RuntimeError("a bug in the run")
+    # No lease left: the next driver is not refused.
+    assert not (tmp_path / FOLDER).exists()
+    Lease(store).check()
+
+
+def test_a_live_lease_of_another_host_is_respected(tmp_path):
+    lease_file(tmp_path, "other", heartbeat=time.time() - 5)
+    with pytest.raises(LeaseHeld, match="pid 1 on host elsewhere.*last heartbeat 5 s ago"):
+        Lease(ResultsStore(str(tmp_path)), stale_after_s=60).acquire()
+    # The other driver's lease is untouched.
+    assert (tmp_path / FOLDER / "other.json").exists()
+
+
+def test_a_silent_lease_is_taken_over_after_the_timeout(tmp_path):
+    lease_file(tmp_path, "old", heartbeat=time.time() - 61)
+    with Lease(ResultsStore(str(tmp_path)), stale_after_s=60) as lease:
+        # The stale lease was removed; this driver holds the study.
+        assert [p.name for p in (tmp_path / FOLDER).iterdir()] == [f"{lease.token}.json"]
+
+
+def test_a_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lease_file(tmp_path, "killed", pid=dead.pid, host=socket.gethostname())
+    # Its heartbeat is fresh, but its driver is gone (SIGKILL): no need to wait.
+    with Lease(ResultsStore(str(tmp_path)), stale_after_s=3600) as lease:
+        assert [p.name for p in (tmp_path / FOLDER).iterdir()] == [f"{lease.token}.json"]
+
+
+def test_an_unreadable_lease_file_does_not_block_the_study(tmp_path):
+    (tmp_path / FOLDER).mkdir()
+    (tmp_path / FOLDER / "garbage.json").write_text("{not json")
+    with Lease(ResultsStore(str(tmp_path))) as lease:
+        assert [p.name for p in (tmp_path / FOLDER).iterdir()] == [f"{lease.token}.json"]
+
+
+def test_the_heartbeat_keeps_the_lease_fresh(tmp_path):
+    with Lease(ResultsStore(str(tmp_path)), heartbeat_s=0.05) as lease:
+        path = tmp_path / FOLDER / f"{lease.token}.json"
+        first = json.loads(path.read_text())["heartbeat"]
+        time.sleep(0.5)
+        # Rewritten while the driver runs: a later heartbeat, the same owner.
+        again = json.loads(path.read_text())
+        assert again["heartbeat"] > first and again["pid"] == os.getpid()
