@@ -33,6 +33,7 @@ CASES = {
     "hinge": dict(loss="hinge"),
     "wasserstein-clip": dict(regularizer="weight_clip", loss="wasserstein", d_steps=5),
     "sgd-lsq-g2": dict(optimizer="sgd", loss="least_squares", g_steps=2),
+    "hinge-sgd": dict(loss="hinge", optimizer="sgd"),  # the hinge case without Adam
 }
 
 

@@ -235,7 +235,8 @@ def read_checkpoint(
     except Exception as error:  # torch, zip and pickle errors, KeyError, ValueError...
         aside = f"{path}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}"
         fs.move(path, aside)
-        reason = shorten(f"{type(error).__name__}: {error}", width=160, lines=1)
+        first = (str(error).strip().splitlines() or [""])[0].split(". ")[0]  # not torch's advice
+        reason = shorten(f"{type(error).__name__}: {first}", width=120, lines=1)
         return None, f"checkpoint {path} unreadable ({reason}): set aside as {aside}; starting over"
     return state, None
 
