@@ -217,8 +217,9 @@ def command_report(args: argparse.Namespace) -> int:
     """Write the stability report of one or more study outputs (works while they run)."""
     from analysis.load import ResultsError, StudyTables
     from analysis.report import write_report
+    from study.output import REPORT_FOLDER
 
-    out = args.out or f"{args.results[0].rstrip('/')}/report"
+    out = args.out or f"{args.results[0].rstrip('/')}/{REPORT_FOLDER}"
     check_report_options(args, out)
     try:
         path = write_report(StudyTables(*args.results), out, args.x, args.y, args.row, args.col)

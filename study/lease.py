@@ -27,9 +27,9 @@ import uuid
 
 from pyarrow import fs as pafs
 
+from study.results import LEASE_FOLDER as FOLDER
 from study.results import ResultsStore
 
-FOLDER = "lease"
 HEARTBEAT_S, STALE_AFTER_S = 10.0, 60.0
 
 

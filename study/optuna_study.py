@@ -28,10 +28,11 @@ from optuna.trial import TrialState
 
 from study.config import TrainConfig
 from study.expand import trial_id
+from study.results import JOURNAL_FILE as JOURNAL
 from study.results import ResultsStore
 from study.spec import StudySpec
 
-JOURNAL, STUDY_NAME = "optuna.journal", "ganmap"
+STUDY_NAME = "ganmap"
 SAVE_EVERY_S = 10.0
 
 

@@ -16,14 +16,24 @@ import tempfile
 import yaml
 from pyarrow import fs as pafs
 
-from study.results import STUDY_FILE, OldLayout, ResultsStore, resolve
+from study.results import (
+    JOURNAL_FILE,
+    LEASE_FOLDER,
+    OLD_TABLES,
+    SPEC_FILE,
+    STUDY_FILE,
+    TUNE_FOLDER,
+    OldLayout,
+    ResultsStore,
+    resolve,
+)
 from study.schema import TABLES
 from study.spec import SpecError, StudySpec
 
-SPEC_FILE = "spec.yaml"
-# What a ganmap output holds at its top (results.py, lease.py, optuna_study.py, Tune).
-OWN_NAMES = {SPEC_FILE, STUDY_FILE, "tune", "lease", "optuna.journal", "report", *TABLES,
-             *(f"{table}.parquet" for table in TABLES)}  # fmt: skip
+REPORT_FOLDER = "report"  # `ganmap report`'s default output, inside the study's
+# What a ganmap output holds at its top (the layout in study.results).
+OWN_NAMES = {SPEC_FILE, STUDY_FILE, JOURNAL_FILE, TUNE_FOLDER, LEASE_FOLDER, REPORT_FOLDER,
+             *TABLES, *OLD_TABLES}  # fmt: skip
 
 
 def check_location(location: str) -> None:

@@ -8,6 +8,8 @@ Layout of an output folder (schema version 3; a local path or any pyarrow URI, e
     history/<pack_id>.parquet one row per configuration per evaluation (HISTORY_SCHEMA)
     samples/<pack_id>.parquet final generated samples (SAMPLES_SCHEMA)
     tune/                     Ray Tune's storage (population checkpoints)
+    optuna.journal            an Optuna study's journal (study.optuna_study)
+    lease/<token>.json        the running driver's lease (study.lease)
 
 A finished trial writes its pack's files, each to a hidden temporary name that is then
 moved into place, the trials file last: a pack is committed once its trials file
@@ -49,7 +51,8 @@ from study.schema import (
 CHECKPOINT_FILE, CHECKPOINT_INDEX = "population.pt", "pack.json"
 COMPACT_PREFIX = "compact-"
 PACKS_KEY, VERSION_KEY = b"ganmap.packs", b"ganmap.schema_version"
-STUDY_FILE = "study.json"
+STUDY_FILE, SPEC_FILE, JOURNAL_FILE = "study.json", "spec.yaml", "optuna.journal"
+TUNE_FOLDER, LEASE_FOLDER = "tune", "lease"
 OLD_TABLES = tuple(f"{name}.parquet" for name in TABLES)  # schema version 2: one file each
 COMPRESSION = "zstd"
 
@@ -318,7 +321,7 @@ class ResultsStore:
         A checkpoint whose index is unreadable, or whose state file's size differs from
         the index's, was cut short (its writer died while copying it) and is ignored.
         """
-        selector = pafs.FileSelector(self.path("tune"), recursive=True, allow_not_found=True)
+        selector = pafs.FileSelector(self.path(TUNE_FOLDER), recursive=True, allow_not_found=True)
         sizes = {self.name(info.path): info.size for info in self.fs.get_file_info(selector)}
         latest: dict[str, tuple[int, str]] = {}
         for name in sizes:

@@ -49,7 +49,13 @@ from study.lease import Lease  # noqa: E402
 from study.optuna_study import OptunaJournal  # noqa: E402
 from study.output import check_location, check_output, prepare_output  # noqa: E402
 from study.progress import StudyProgress, finished_metrics, make_view  # noqa: E402
-from study.results import CHECKPOINT_FILE, CHECKPOINT_INDEX, ResultsStore, pack_tables  # noqa: E402
+from study.results import (  # noqa: E402
+    CHECKPOINT_FILE,
+    CHECKPOINT_INDEX,
+    TUNE_FOLDER,
+    ResultsStore,
+    pack_tables,
+)
 from study.schema import RunRecord, TrialRecord, score  # noqa: E402
 from study.spec import StudySpec  # noqa: E402
 
@@ -353,7 +359,7 @@ def trial_context(spec: StudySpec, store: ResultsStore, echo) -> tuple[TrialCont
 def run_config(spec: StudySpec, store: ResultsStore, callbacks: list) -> tune.RunConfig:
     return tune.RunConfig(
         name=f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}",
-        storage_path=store.uri("tune"),
+        storage_path=store.uri(TUNE_FOLDER),
         failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
         callbacks=callbacks,

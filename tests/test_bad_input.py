@@ -8,6 +8,7 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import ray
 import torch
 import yaml
 
@@ -175,9 +176,10 @@ def test_a_bad_spec_exits_2_naming_the_key_and_writes_nothing(case, tmp_path, ca
     args = command.split()
     command = " ".join([args[0], str(path), *args[1:]]).format(out=out)
     code, err = _run(command, capsys)
-    # Exit 2, one short message naming the key; no output folder was made.
+    # Exit 2, one short message naming the key; no output folder was made, no Ray started.
     assert code == 2 and err.startswith("ganmap: error: ") and expected in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]
+    assert not ray.is_initialized()
 
 
 @pytest.fixture(scope="module")
