@@ -313,19 +313,20 @@ class Progress(tune.Callback):
         self.view.update(self.progress)
 
 
-def pending_packs(configs: list[TrainConfig], size: int, store: ResultsStore) -> list[Pack]:
-    """The packs still to run. What is done comes from the file names of finished packs:
-    a pack's id is a hash of its members' trial ids, so the study's own packs name them.
+def pending_packs(packs: list[Pack], size: int, store: ResultsStore) -> list[Pack]:
+    """The study's packs (`make_packs(configs, size)`) still to run. What is done comes
+    from the file names of finished packs: a pack's id is a hash of its members' trial
+    ids, so the study's own packs name them.
 
     Packs are cut at fixed boundaries, so with an unchanged pack size every pack is
     either done or pending as a whole; otherwise the pending configurations are repacked.
     """
-    packs = make_packs(configs, size)
     members = {p.pack_id: set(p.trial_ids) for p in packs}
     done = store.completed_ids(members)
     if all(ids <= done or done.isdisjoint(ids) for ids in members.values()):
         return [p for p in packs if done.isdisjoint(members[p.pack_id])]
-    return make_packs([c for c in configs if trial_id(c) not in done], size)
+    rest = [c for p in packs for c, tid in zip(p.configs, p.trial_ids) if tid not in done]
+    return make_packs(rest, size)
 
 
 @dataclass
@@ -383,21 +384,19 @@ def fit(tuner: tune.Tuner, store: ResultsStore, held) -> list[str]:
     return failed
 
 
-def run_packs(
-    spec: StudySpec, store: ResultsStore, configs: list[TrainConfig], size: int, echo
-) -> list[str]:
-    """Run the pending packs of a grid or random study; the failed trials' lines."""
+def run_packs(spec: StudySpec, store: ResultsStore, study: list[Pack], size: int, echo):
+    """Run the pending packs of a grid or random study (`study`: all its packs, of
+    `size`); the failed trials' lines."""
     context, resources = trial_context(spec, store, echo)
-    packs = with_checkpoints(pending_packs(configs, size, store), store, echo)
+    packs = with_checkpoints(pending_packs(study, size, store), store, echo)
     remaining = sum(len(pack.configs) for pack in packs.values())
-    total = len(configs)
+    total = sum(len(pack.configs) for pack in study)
     echo(f"study {spec.name}: {total} configurations, {total - remaining} done, {remaining} to run")
     store.write_study_info(spec.name, total)
     if not packs:
         return []
-    pending = {tid for pack in packs.values() for tid in pack.trial_ids}
-    budget = sum(c.steps for c in configs)
-    left = sum(c.steps for c in configs if trial_id(c) in pending)
+    budget = sum(c.steps for pack in study for c in pack.configs)
+    left = sum(c.steps for pack in packs.values() for c in pack.configs)
     progress = StudyProgress(total, total - remaining, budget, budget - left)
     view = make_view(spec.name, progress, echo)
     try:
@@ -516,27 +515,31 @@ def run_study(
     with lease:
         prepare_output(store, spec, resume)
         leave_ray_working_dir()
-        failed, interrupted, size = [], False, spec.resources.largest_pack
+        failed, interrupted, packs = [], False, None
         try:
             connect(address)
             if configs is None:
                 failed = run_optuna(spec, store, echo)
             else:
                 size = pack_size(spec, cluster_has_gpu())
-                failed = run_packs(spec, store, configs, size, echo)
+                packs = make_packs(configs, size)
+                failed = run_packs(spec, store, packs, size, echo)
         except KeyboardInterrupt:
             interrupted = True
-        total, done = count_done(spec, store, configs, size)
+        total, done = count_done(spec, store, configs, packs)
     return StudyOutcome(store.location, total, done, failed, interrupted)
 
 
 def count_done(
-    spec: StudySpec, store: ResultsStore, configs: list[TrainConfig] | None, size: int
-) -> tuple[int, int]:
+    spec: StudySpec, store: ResultsStore, configs: list[TrainConfig] | None,
+    packs: list[Pack] | None,
+) -> tuple[int, int]:  # fmt: skip
     """(configurations in the study, those with a result), from the result files' names
-    (read from the files only where packs of another size wrote them)."""
+    (read from the files only where packs other than `packs` wrote them)."""
     if configs is None:
         return spec.search.num_samples, min(len(store.completed_ids()), spec.search.num_samples)
-    packs = make_packs(configs, size)
-    done = store.completed_ids({p.pack_id: p.trial_ids for p in packs})
-    return len(configs), len(done & {tid for p in packs for tid in p.trial_ids})
+    if packs is None:  # interrupted before the packs were made: read the files' trial ids
+        return len(configs), len(store.completed_ids() & {trial_id(c) for c in configs})
+    known = {p.pack_id: p.trial_ids for p in packs}
+    ids = {tid for p in packs for tid in p.trial_ids}
+    return len(configs), len(store.completed_ids(known) & ids)

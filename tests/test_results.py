@@ -281,8 +281,8 @@ def test_pending_packs_skip_finished_packs_named_by_their_files(tmp_path):
     records = [record(trial_id(c), second.pack_id) for c in second.configs]
     store.write_pack(second.pack_id, pack_tables(records, [history()] * 2, [[], []]))
     # Same pack size: the finished pack is known by its name; the others run as they were.
-    pending = pending_packs(configs, 2, store)
+    pending = pending_packs(make_packs(configs, 2), 2, store)
     assert [p.pack_id for p in pending] == [first.pack_id, third.pack_id]
     # Another pack size: the finished configurations are read and the rest repacked.
-    (repacked,) = pending_packs(configs, 4, store)
+    (repacked,) = pending_packs(make_packs(configs, 4), 4, store)
     assert list(repacked.configs) == [*first.configs, *third.configs]
