@@ -303,8 +303,16 @@ def command_jobs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with its error messages (which echo what was typed) kept short."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {shorten(message)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ganmap", description=__doc__)
+    parser = Parser(prog="ganmap", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train one configuration without Ray")
     train.add_argument(

@@ -20,7 +20,9 @@ import importlib.metadata
 import io
 import json
 import os
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,14 +84,21 @@ class TrialContext:
 
 
 def connect(address: str | None) -> None:
-    """Join a cluster at `address`, or start an embedded local Ray bound to loopback."""
+    """Join a cluster at `address`, or start an embedded local Ray bound to loopback.
+
+    ray.init installs its own SIGTERM handler (`sys.exit(15)`); the caller's comes back
+    once Ray is up, so that SIGTERM ends a study as an interrupt does.
+    """
     if ray.is_initialized():
         return
+    handler = signal.getsignal(signal.SIGTERM)
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
     if address:
         ray.init(address=address, **quiet)
     else:  # "local": always a new instance, never a cluster that happens to run here
         ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
+    if threading.current_thread() is threading.main_thread() and handler is not None:
+        signal.signal(signal.SIGTERM, handler)
 
 
 def train_and_write(
@@ -525,6 +534,10 @@ def run_study(
                 packs = make_packs(configs, size)
                 failed = run_packs(spec, store, packs, size, echo)
         except KeyboardInterrupt:
+            interrupted = True
+        except SystemExit as stop:  # SIGTERM while ray.init ran: Ray's handler exits
+            if stop.code != signal.SIGTERM:
+                raise
             interrupted = True
         total, done = count_done(spec, store, configs, packs)
     return StudyOutcome(store.location, total, done, failed, interrupted)

@@ -3,12 +3,14 @@ taken over when stale, and is released whatever ends the run (on S3: test_object
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 
 import pytest
+import yaml
 
 from study.lease import FOLDER, Lease, LeaseHeld
 from study.results import ResultsStore
@@ -91,3 +93,29 @@ def test_the_heartbeat_keeps_the_lease_fresh(tmp_path):
         # Rewritten while the driver runs: a later heartbeat, the same owner.
         again = json.loads(path.read_text())
         assert again["heartbeat"] > first and again["pid"] == os.getpid()
+
+
+def test_sigterm_ends_a_run_as_an_interrupt_and_releases_the_lease(tmp_path):
+    """`ray job stop` and `kill` send SIGTERM: the driver ends as on Ctrl-C (exit 130,
+    how to finish), and no lease is left to block the next driver."""
+    out = tmp_path / "out"
+    spec = {"name": "termed", "space": {"lr_g": [1e-3]}, "output": str(out),
+            "fixed": {"hidden_dim": 16, "hidden_layers": 1, "steps": 100_000}}  # fmt: skip
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "study.cli", "run", str(tmp_path / "spec.yaml")],
+        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not list((out / FOLDER).glob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        driver.send_signal(signal.SIGTERM)
+        output, _ = driver.communicate(timeout=120)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    assert driver.returncode == 130, output
+    assert "interrupted: 0 of 1 done; finish with `ganmap run" in output
+    assert not (out / FOLDER).exists()
