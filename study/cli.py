@@ -205,8 +205,8 @@ def run_exit(outcome, resume: str) -> int:
         print(f"fix the cause, then finish with {resume}", file=sys.stderr)
         return EXIT_INCOMPLETE
     if outcome.done < outcome.total:
-        print(f"incomplete: {counts} (optuna proposed only configurations already done); "
-              f"run {resume} to search on", file=sys.stderr)  # fmt: skip
+        print(f"incomplete: {counts}, no trial failed (Optuna proposed only configurations "
+              f"already done?); continue with {resume}", file=sys.stderr)  # fmt: skip
         return EXIT_INCOMPLETE
     print(f"done: all {outcome.total} configurations; results in {outcome.location} "
           "(trials/, history/, samples/)")  # fmt: skip

@@ -16,7 +16,7 @@ EXIT_BAD_INPUT = 2  # bad input (spec, option, output, a study in use); nothing 
 EXIT_INCOMPLETE = 3  # the study ran, but trials failed after their retries
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
 
-MAX_LINE, MAX_LINES = 200, 12
+MAX_LINE, MAX_LINES = 500, 20  # room for paths and lists of allowed values, not for floods
 
 
 class BadInput(Exception):

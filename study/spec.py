@@ -81,14 +81,21 @@ class Domain(BaseModel):
         return (low, inside, high)
 
 
+def _as_number(value: Any) -> float | None:
+    """A number, or a string that spells one (pydantic reads "64" as 64), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _range_end(kind: str, value: Any) -> float | int:
     """A range's end as a number; numeric strings ('1e-4', which YAML 1.1 leaves a string
     when quoted) are read as numbers, anything else is refused by name."""
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            pass
+    if isinstance(value, str) and _as_number(value) is not None:
+        value = _as_number(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{kind}: low and high must be finite numbers, got {echo_value(value)}")
     if kind == "randint":
@@ -239,7 +246,7 @@ class StudySpec(BaseModel):
                 f"search.num_samples {self.search.num_samples} exceeds the {distinct} distinct "
                 "configurations of the space"
             )
-        pack = self.resources.largest_pack
+        pack = 1 if self.search.algorithm == "optuna" else self.resources.largest_pack
         gib = pack * member_memory_bytes(self.largest_values()) / 2**30
         if gib > self.limits.max_pack_memory_gib:
             raise ValueError(
@@ -261,9 +268,9 @@ class StudySpec(BaseModel):
 
     def largest_values(self) -> dict[str, Any]:
         """Every engine key at its largest value in the study (for the memory estimate)."""
-        values = {**TrainConfig().model_dump(), **self.fixed}
+        values = TrainConfig(**self.fixed).model_dump()
         for key, domain in self.space.items():
-            numeric = [v for v in domain.values if isinstance(v, numbers.Real)]
+            numeric = [number for number in map(_as_number, domain.values) if number is not None]
             if numeric:
                 values[key] = max(numeric)
         return values

@@ -46,6 +46,7 @@ def test_quick_study_maps_more_than_one_label(quick_study):
 
 
 def test_quick_study_tells_the_user_what_matters_and_nothing_of_rays(quick_study):
+    """A clean run exits 0 (the fixture asserts it) and says so, in lines that fit."""
     printed = (quick_study.parent / "run.log").read_text()
     lines = printed.splitlines()
     # Progress lines (stdout is not a terminal here) fit 80 columns and never say "nan".

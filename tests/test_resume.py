@@ -212,7 +212,7 @@ def test_killed_mid_pack_continues_from_its_population_checkpoint(tmp_path, vict
 
 OPTUNA = {
     "name": "optuna_resumable",
-    "fixed": dict(problem="ring8", hidden_dim=16, hidden_layers=1, batch_size=64, steps=600,
+    "fixed": dict(problem="ring8", hidden_dim=16, hidden_layers=1, batch_size=64, steps=300,
                   eval_every=100, eval_samples=200),
     "space": {"lr_g": {"loguniform": [1e-4, 1e-2]}, "lr_d": {"loguniform": [1e-4, 1e-2]}},
     "search": {"algorithm": "optuna", "num_samples": 6, "seed": 0},

@@ -145,15 +145,6 @@ def test_trials_that_fail_after_their_retries_exit_3_naming_them(tmp_path, capsy
     assert f"finish with `ganmap run {path} --resume`" in err
 
 
-def test_a_clean_run_exits_0_and_says_where_the_results_are(tmp_path, capsys):
-    path = spec_file(tmp_path, "clean")
-    assert main(["run", str(path)]) == 0
-    out = capsys.readouterr().out
-    # Said only when true: every configuration has its result in the tables.
-    assert f"done: all 1 configurations; results in {tmp_path / 'clean'}" in out
-    assert len(load(str(tmp_path / "clean")).trials) == 1
-
-
 def test_a_corrupt_checkpoint_is_set_aside_and_resume_completes(tmp_path, capsys):
     path = spec_file(tmp_path, "corrupt", space={"lr_g": [5e-4, 2e-3]}, resources={"pack": 2})
     spec = parse_spec(yaml.safe_load(path.read_text()))
