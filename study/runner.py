@@ -269,13 +269,18 @@ def run_suggestion(tune_config: dict, context: TrialContext) -> None:
     its stored result is reported, so Optuna learns it, and progress counts nothing.
     """
     config = TrainConfig(**context.fixed, **tune_config)
-    tid = trial_id(config)
-    store = ResultsStore(context.location)
-    if store.exists(f"trials/{tid}.parquet"):
-        (row,) = store.read_trials_file(f"trials/{tid}.parquet").to_pylist()
-        tune.report({**finished_metrics([], config.steps), **numeric_columns(row)})
-    else:
-        tune.report(train_and_write([config], tid, context))
+    done = done_report(ResultsStore(context.location), config)
+    tune.report(done or train_and_write([config], trial_id(config), context))
+
+
+def done_report(store: ResultsStore, config: TrainConfig) -> dict | None:
+    """For a configuration already done, the report that tells Optuna its stored result
+    and progress nothing new (no configurations); None if it has no result yet."""
+    name = f"trials/{trial_id(config)}.parquet"  # an Optuna trial's pack is its trial
+    if not store.exists(name):
+        return None
+    (row,) = store.read_trials_file(name).to_pylist()
+    return {**finished_metrics([], config.steps), **numeric_columns(row)}
 
 
 def versions() -> dict[str, str]:
@@ -422,10 +427,14 @@ def run_packs(spec: StudySpec, store: ResultsStore, study: list[Pack], size: int
         view.close()
 
 
+IDLE_ROUNDS = 3  # Optuna rounds in a row without a new configuration before giving up
+
+
 def run_optuna(spec: StudySpec, store: ResultsStore, echo) -> list[str]:
     """Run an Optuna study until it has num_samples results, continuing its Optuna study
-    from the output; rounds repeat while they add configurations (Optuna may propose
-    one that is done, which is not trained again). The failed trials' lines."""
+    from the output. Optuna may propose a configuration that is done (TPE over a small
+    discrete space does), which is not trained again: rounds repeat until num_samples,
+    or IDLE_ROUNDS in a row add nothing. The failed trials' lines."""
     from ray.tune.search.optuna import OptunaSearch
 
     context, resources = trial_context(spec, store, echo)
@@ -438,6 +447,7 @@ def run_optuna(spec: StudySpec, store: ResultsStore, echo) -> list[str]:
     echo(f"study {spec.name}: {total} configurations, {done} done, {total - done} to run")
     progress = StudyProgress(total, done, total * steps, done * steps)
     view = make_view(spec.name, progress, echo) if done < total else None
+    idle = 0  # rounds in a row that added no configuration
     try:
         while done < total:
             searcher = OptunaSearch(
@@ -453,7 +463,8 @@ def run_optuna(spec: StudySpec, store: ResultsStore, echo) -> list[str]:
             )  # fmt: skip
             failed = fit(tuner, store, lambda c: trial_id(TrainConfig(**spec.fixed, **c)))
             before, done = done, len(store.completed_ids())
-            if failed or done == before:
+            idle = idle + 1 if done == before else 0
+            if failed or idle >= IDLE_ROUNDS:
                 return failed
         return []
     finally:
