@@ -31,9 +31,10 @@ from study.schema import TABLES
 from study.spec import SpecError, StudySpec
 
 REPORT_FOLDER = "report"  # `ganmap report`'s default output, inside the study's
+RELABEL_FILE = "labels.yaml"  # the thresholds `ganmap relabel` records (branch labels)
 # What a ganmap output holds at its top (the layout in study.results).
 OWN_NAMES = {SPEC_FILE, STUDY_FILE, JOURNAL_FILE, TUNE_FOLDER, LEASE_FOLDER, REPORT_FOLDER,
-             *TABLES, *OLD_TABLES}  # fmt: skip
+             RELABEL_FILE, *TABLES, *OLD_TABLES}  # fmt: skip
 
 
 def check_location(location: str) -> None:
