@@ -10,7 +10,8 @@ S3, which has been strongly consistent since 2020) never lets two drivers both w
 whichever wrote second sees the first. In a near tie both may lose; a rerun then wins.
 
 A candidate is stale when its heartbeat is older than `stale_after_s`, or at once when
-it names this host and a process that no longer exists (a driver killed here). The
+it names this host (and PID namespace: a container may share the host's name) and a
+process that no longer exists (a driver killed here). The
 lease is released, and its folder removed when empty, when the `with` block ends,
 whatever ends it; a driver killed outright (SIGKILL) leaves a candidate that is stale
 by the time its next driver looks, or after `stale_after_s`.
@@ -47,8 +48,8 @@ class Lease:
         self.store, self.heartbeat_s, self.stale_after_s = store, heartbeat_s, stale_after_s
         self.token = uuid.uuid4().hex
         self.name = f"{FOLDER}/{self.token}.json"
-        self.owner = {"pid": os.getpid(), "host": socket.gethostname(), "token": self.token,
-                      "started": time.time()}  # fmt: skip
+        self.owner = {"pid": os.getpid(), "host": socket.gethostname(), "pid_ns": _pid_ns(),
+                      "token": self.token, "started": time.time()}  # fmt: skip
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._created_root = False
@@ -116,7 +117,7 @@ class Lease:
     def _stale(self, holder: dict) -> bool:
         try:
             silent = time.time() - float(holder["heartbeat"])
-            here = holder["host"] == socket.gethostname()
+            here = holder["host"] == socket.gethostname() and holder.get("pid_ns") == _pid_ns()
             return silent > self.stale_after_s or (here and not _alive(int(holder["pid"])))
         except (KeyError, TypeError, ValueError):
             return True  # not a lease this ganmap wrote
@@ -154,6 +155,14 @@ class Lease:
 
     def _exists(self, path: str) -> bool:
         return self.store.fs.get_file_info(path).type != pafs.FileType.NotFound
+
+
+def _pid_ns() -> str:
+    """This process's PID namespace (Linux), where process ids mean something; "" elsewhere."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
 
 
 def _alive(pid: int) -> bool:

@@ -72,10 +72,20 @@ def test_a_silent_lease_is_taken_over_after_the_timeout(tmp_path):
 def test_a_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    lease_file(tmp_path, "killed", pid=dead.pid, host=socket.gethostname())
+    lease_file(tmp_path, "killed", pid=dead.pid, host=socket.gethostname(),
+               pid_ns=os.readlink("/proc/self/ns/pid"))  # fmt: skip
     # Its heartbeat is fresh, but its driver is gone (SIGKILL): no need to wait.
     with Lease(ResultsStore(str(tmp_path)), stale_after_s=3600) as lease:
         assert [p.name for p in (tmp_path / FOLDER).iterdir()] == [f"{lease.token}.json"]
+
+
+def test_a_dead_pid_in_another_pid_namespace_is_not_taken_for_dead(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    # Same host name, other PID namespace (another container): its pid says nothing here.
+    lease_file(tmp_path, "container", pid=dead.pid, host=socket.gethostname(), pid_ns="pid:[1]")
+    with pytest.raises(LeaseHeld):
+        Lease(ResultsStore(str(tmp_path)), stale_after_s=3600).acquire()
 
 
 def test_an_unreadable_lease_file_does_not_block_the_study(tmp_path):
