@@ -19,9 +19,11 @@ by the time its next driver looks, or after `stale_after_s`.
 
 from __future__ import annotations
 
+import _thread
 import json
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -90,9 +92,13 @@ class Lease:
         self._remove_own()
 
     def _beat(self) -> None:
+        """Rewrite the heartbeat; if another driver took the lease over (this one was
+        silent too long, e.g. suspended), stop this driver as an interrupt would."""
         while not self._stop.wait(self.heartbeat_s):
-            if not self.store.exists(self.name):  # taken over: this driver looked dead
-                print(f"ganmap: warning: lost the lease on {self.store.location}", flush=True)
+            if not self.store.exists(self.name):
+                print(f"ganmap: another driver took over {self.store.location}: stopping",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                _thread.interrupt_main()
                 return
             self._write()
 

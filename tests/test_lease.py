@@ -129,3 +129,11 @@ def test_sigterm_ends_a_run_as_an_interrupt_and_releases_the_lease(tmp_path):
     assert driver.returncode == 130, output
     assert "interrupted: 0 of 1 done; finish with `ganmap run" in output
     assert not (out / FOLDER).exists()
+
+
+def test_a_driver_whose_lease_was_taken_over_stops(tmp_path):
+    lease = Lease(ResultsStore(str(tmp_path)), heartbeat_s=0.05)
+    with pytest.raises(KeyboardInterrupt), lease:
+        # Another driver found this one silent and took the study over...
+        (tmp_path / FOLDER / f"{lease.token}.json").unlink()
+        time.sleep(2)  # ...so the heartbeat stops this one, as Ctrl-C would.
