@@ -190,7 +190,8 @@ def early_stop_section(flips: dict) -> str:
     return f"""## Early stopping
 
 The online stopper (patience 3, never before 20% of the budget, a complete collapse only
-when it holds still with >= 5% high-quality samples; `early_stopping` in a spec) replayed on the {flips["runs"]} reference runs' full histories: {stopped} would have
+when it holds still with >= 5% high-quality samples; `early_stopping` in a spec)
+replayed on the {flips["runs"]} reference runs' full histories: {stopped} would have
 stopped early, saving {flips["steps_saved"]} of {flips["steps_total"]} generator steps
 ({flips["steps_saved"] / flips["steps_total"]:.0%}); **{flips["flipped"]} of those
 {stopped} ({share:.0%})** carried a label at the stop that differs from the full run's.
