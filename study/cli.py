@@ -11,6 +11,7 @@ import dataclasses
 import json
 import math
 import signal
+import statistics
 import sys
 
 from pydantic import ValidationError
@@ -66,27 +67,69 @@ def json_safe(value):
     return value
 
 
+FINAL_METRICS = {  # what --seeds summarizes per problem (mixtures: VEEGAN's and PacGAN's)
+    "dirac": ("dist_equilibrium",),
+    "digits": ("modes_covered", "high_quality", "mode_kl", "inception_score"),
+}
+MIXTURE_METRICS = ("modes_covered", "high_quality", "mode_kl")
+
+
+def parse_seeds(text: str) -> list[int]:
+    """`0,1,2` to [0, 1, 2]: distinct non-negative integers."""
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise BadInput(f"--seeds expects distinct non-negative integers like 0,1,2, got {text!r}")
+    return seeds
+
+
+def mean_and_sd(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (NaN for one value); NaN values propagate."""
+    mean = statistics.fmean(values)
+    return mean, statistics.stdev(values) if len(values) > 1 else math.nan
+
+
 def command_train(args: argparse.Namespace) -> int:
-    """Train one configuration without Ray; print progress, then the summary."""
+    """Train one configuration, or its seeds as one population, without Ray; print
+    progress, then the label(s) and final metrics."""
     if args.help_keys:
         for key, default, description in describe_keys():
-            print(f"{key:14} {default:14} {description}")
+            print(f"{key:16} {default:14} {description}")
         return EXIT_OK
-    config = build_config(parse_assignments(args.set))
+    values = parse_assignments(args.set)
+    if args.seeds is not None and "seed" in values:
+        raise BadInput("give seeds either with --seeds or with --set seed=..., not both")
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else [values.get("seed", 0)]
+    configs = [build_config({**values, "seed": seed}) for seed in seeds]
+    config = configs[0]
     check_device(args.device)
     from study.labels import EarlyStopper, LabelThresholds, label_history
     from study.trainer import train
 
     def progress(step, results, _snapshot):
-        row = results[0].history[-1]
-        print(_progress_line(step, config.steps, row), file=sys.stderr, flush=True)
+        rows = [r.history[-1] for r in results if r.history and r.history[-1]["step"] == step]
+        print(_progress_line(step, config.steps, rows), file=sys.stderr, flush=True)
 
     thresholds = LabelThresholds()
-    stopper = EarlyStopper([config.loss], [config.steps], thresholds) if args.early_stop else None
-    (result,) = train([config], should_stop=stopper, device=args.device, on_evaluation=progress)
-    label = label_history(result.history, config.loss, thresholds)
-    summary = {
-        "config": config.model_dump(),
+    stopper = None
+    if args.early_stop:
+        stopper = EarlyStopper([config.loss] * len(configs), [config.steps] * len(configs),
+                               thresholds)  # fmt: skip
+    results = train(configs, should_stop=stopper, device=args.device, on_evaluation=progress)
+    summaries = [_member_summary(result, label_history(result.history, config.loss, thresholds))
+                 for result in results]  # fmt: skip
+    if args.seeds is None:
+        _print_one(summaries[0], args.json)
+    else:
+        _print_seeds(summaries, FINAL_METRICS.get(config.problem, MIXTURE_METRICS), args.json)
+    return EXIT_OK
+
+
+def _member_summary(result, label) -> dict:
+    return {
+        "config": result.config.model_dump(),
         "label": dataclasses.asdict(label),
         "final": result.history[-1],
         "steps_run": result.steps_run,
@@ -94,15 +137,17 @@ def command_train(args: argparse.Namespace) -> int:
         "wall_time_s": round(result.wall_time_s, 3),
         "device": result.device,
     }
-    if args.json:
+
+
+def _print_one(summary: dict, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(json_safe(summary)))
-    else:
-        stopped = " (stopped early)" if result.stopped_early else ""
-        elapsed = summary["wall_time_s"]
-        print(f"trained {result.steps_run} steps{stopped} in {elapsed} s on {result.device}")
-        print(f"label: {label.label} (confidence {label.confidence:.2f})")
-        print(f"reason: {label.label_reason}")
-    return EXIT_OK
+        return
+    stopped = " (stopped early)" if summary["stopped_early"] else ""
+    print(f"trained {summary['steps_run']} steps{stopped} in {summary['wall_time_s']} s "
+          f"on {summary['device']}")  # fmt: skip
+    print(f"label: {summary['label']['label']} (confidence {summary['label']['confidence']:.2f})")
+    print(f"reason: {summary['label']['label_reason']}")
 
 
 def check_device(device: str) -> None:
@@ -114,10 +159,35 @@ def check_device(device: str) -> None:
         raise BadInput(f"--device cuda: {build} (torch {torch.__version__}); use cpu or auto")
 
 
-def _progress_line(step: int, steps: int, row: dict) -> str:
+def _print_seeds(summaries: list[dict], metrics: tuple[str, ...], as_json: bool) -> None:
+    """Each seed's label and final metrics, then their mean and sd over the seeds."""
+    stats = {
+        name: mean_and_sd([summary["final"].get(name, math.nan) for summary in summaries])
+        for name in metrics
+    }
+    if as_json:
+        table = {name: {"mean": mean, "sd": sd} for name, (mean, sd) in stats.items()}
+        print(json.dumps(json_safe({"seeds": summaries, "mean_sd": table})))
+        return
+    wall, device = summaries[0]["wall_time_s"], summaries[0]["device"]
+    print(f"trained {len(summaries)} seeds as one population in {wall} s on {device}")
+    for summary in summaries:
+        label, final = summary["label"], summary["final"]
+        numbers = "  ".join(f"{name} {final.get(name, math.nan):.4g}" for name in metrics)
+        stopped = f", stopped at step {summary['steps_run']}" if summary["stopped_early"] else ""
+        print(f"seed {summary['config']['seed']}: {label['label']} "
+              f"(confidence {label['confidence']:.2f}{stopped})  {numbers}")  # fmt: skip
+    spread = "  ".join(f"{name} {mean:.4g} ± {sd:.2g}" for name, (mean, sd) in stats.items())
+    print(f"mean ± sd over {len(summaries)} seeds: {spread}")
+
+
+def _progress_line(step: int, steps: int, rows: list[dict]) -> str:
+    """One evaluation: each shown diagnostic, averaged over the members still training."""
     shown = ("loss_d", "loss_g", "grad_norm_g", "d_fake", "modes_covered", "high_quality")
-    parts = [f"{name} {row[name]:.4g}" for name in shown if name in row]
-    return f"step {step}/{steps}  " + "  ".join(parts)
+    names = [name for name in shown if rows and name in rows[0]]
+    parts = [f"{name} {statistics.fmean(row[name] for row in rows):.4g}" for name in names]
+    members = f" (mean of {len(rows)})" if len(rows) > 1 else ""
+    return f"step {step}/{steps}  " + "  ".join(parts) + members
 
 
 def read_spec(path: str):
@@ -132,12 +202,20 @@ def read_spec(path: str):
 
 def command_validate(args: argparse.Namespace) -> int:
     """Check a spec and its output location; say how many configurations (and Tune
-    trials) it has. The size limits were checked by counting, so expanding is bounded."""
+    trials) it has (the size limits were checked by counting, so expanding is bounded).
+    With --thresholds, list every label threshold (the spec's values where it sets them)."""
     from study.expand import expand, make_packs
+    from study.labels import LabelThresholds
     from study.output import check_location
     from study.spec import CPU_PACK, SpecError
 
-    spec = read_spec(args.spec)
+    if args.spec is None and not args.thresholds:
+        raise BadInput("validate needs a spec (or --thresholds to list the label thresholds)")
+    spec = read_spec(args.spec) if args.spec else None
+    if args.thresholds:
+        print_thresholds(spec.labels if spec else LabelThresholds())
+        if spec is None:
+            return EXIT_OK
     try:
         check_location(spec.output_location)
     except SpecError as error:
@@ -152,6 +230,37 @@ def command_validate(args: argparse.Namespace) -> int:
         f"{args.spec}: valid; {len(configs)} configurations in {len(packs)} Tune trials "
         f"(up to {size} per trial on CPU); output {spec.output_location}"
     )
+    return EXIT_OK
+
+
+def print_thresholds(thresholds) -> None:
+    """Every label threshold: name, value (marked * where it differs from the default),
+    meaning (docs/labels.md)."""
+    for name, field in type(thresholds).model_fields.items():
+        value = getattr(thresholds, name)
+        mark = "*" if value != field.default else " "
+        print(f"{name:20} {value!s:>9}{mark} {field.description}")
+
+
+def command_relabel(args: argparse.Namespace) -> int:
+    """Relabel a study from its stored history with other thresholds (no training)."""
+    from study.labels import LabelThresholds
+    from study.relabel import RelabelError, open_study, relabel, study_thresholds
+
+    overrides = parse_assignments(args.set)
+    try:
+        store = open_study(args.results)
+        current = study_thresholds(store)
+    except RelabelError as error:
+        raise BadInput(str(error)) from None
+    try:
+        thresholds = LabelThresholds(**{**current.model_dump(), **overrides})
+    except ValidationError as error:
+        raise BadInput(format_validation_error(error, LabelThresholds, "threshold")) from None
+    done = relabel(store, thresholds)
+    mix = ", ".join(f"{label} {count}" for label, count in sorted(done.labels.items()))
+    print(f"relabeled {done.trials} trials: {done.changed} changed label; now {mix}")
+    print(f"thresholds recorded in {store.uri('labels.yaml')}")
     return EXIT_OK
 
 
@@ -314,7 +423,9 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="ganmap", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train one configuration without Ray")
+    train = commands.add_parser(
+        "train", help="train one configuration (or its seeds, --seeds) without Ray"
+    )
     train.add_argument(
         "--set",
         action="append",
@@ -328,14 +439,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--help-keys", action="store_true", help="list every engine key")
     train.add_argument(
+        "--seeds",
+        metavar="0,1,2",
+        help="train these seeds as one population; print each label and mean ± sd",
+    )
+    train.add_argument(
         "--early-stop",
         action="store_true",
         help="stop once a terminal failure persists (see docs/labels.md)",
     )
     train.set_defaults(handler=command_train)
     validate = commands.add_parser("validate", help="check a study spec and count its trials")
-    validate.add_argument("spec", help="a study spec (YAML), e.g. search_spaces/quick.yaml")
+    validate.add_argument(
+        "spec", nargs="?", help="a study spec (YAML), e.g. search_spaces/quick.yaml"
+    )
+    validate.add_argument(
+        "--thresholds", action="store_true", help="list every label threshold and its meaning"
+    )
     validate.set_defaults(handler=command_validate)
+    relabel = commands.add_parser(
+        "relabel", help="relabel a study from its stored history with other thresholds"
+    )
+    relabel.add_argument("results", help="a study output folder or URI")
+    relabel.add_argument(
+        "--set", action="append", default=[], metavar="THRESHOLD=VALUE",
+        help="a label threshold (see `ganmap validate --thresholds`); repeatable",
+    )  # fmt: skip
+    relabel.set_defaults(handler=command_relabel)
     run = commands.add_parser("run", help="run a study on Ray Tune (embedded local Ray by default)")
     run.add_argument("spec", help="a study spec (YAML)")
     run.add_argument("--address", help="an existing Ray cluster: auto, or ray://HOST:10001")

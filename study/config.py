@@ -20,6 +20,7 @@ Regularizer = Literal[
     "none", "gp", "r1", "r2", "weight_clip", "instance_noise", "spectral_norm", "l2"
 ]
 Optimizer = Literal["adam", "sgd"]
+Activation = Literal["relu", "leaky_relu", "tanh"]
 
 # reg_weight when the user gives none: the usual value in each regularizer's paper.
 DEFAULT_REG_WEIGHT: dict[str, float] = {
@@ -69,15 +70,36 @@ class TrainConfig(BaseModel):
     optimizer: Optimizer = Field("adam", description="optimizer for both players")
     beta1: float = Field(0.5, ge=0, lt=1, description="Adam beta1")
     beta2: float = Field(0.999, ge=0, lt=1, description="Adam beta2")
-    batch_size: int = Field(256, ge=1, le=65536, description="samples per update")
+    batch_size: int = Field(
+        256, ge=1, le=65536, description="samples per update (packs of `pac` when pac > 1)"
+    )
     steps: int = Field(2000, ge=1, le=10_000_000, description="generator updates in the run")
     eval_every: int = Field(
         100, ge=1, le=10_000_000, description="generator updates between evaluations"
     )
     eval_samples: int = Field(2500, ge=10, le=1_000_000, description="samples per evaluation")
     z_dim: int = Field(16, ge=1, le=4096, description="latent dimension")
-    hidden_dim: int = Field(128, ge=1, le=8192, description="hidden units per layer")
+    hidden_dim: int = Field(128, ge=1, le=8192, description="hidden units per layer, G and D")
     hidden_layers: int = Field(3, ge=0, le=16, description="hidden layers in G and D")
+    g_hidden_dim: int | None = Field(
+        None, ge=1, le=8192, description="G's hidden units per layer (default: hidden_dim)"
+    )
+    d_hidden_dim: int | None = Field(
+        None, ge=1, le=8192, description="D's hidden units per layer (default: hidden_dim)"
+    )
+    g_hidden_layers: int | None = Field(
+        None, ge=0, le=16, description="G's hidden layers (default: hidden_layers)"
+    )
+    d_hidden_layers: int | None = Field(
+        None, ge=0, le=16, description="D's hidden layers (default: hidden_layers)"
+    )
+    g_activation: Activation = Field("relu", description="G's hidden activation")
+    d_activation: Activation = Field(
+        "leaky_relu", description="D's hidden activation (leaky_relu: slope 0.2)"
+    )
+    pac: int = Field(
+        1, ge=1, le=16, description="PacGAN packing: D judges this many samples jointly"
+    )
     seed: int = Field(
         0, ge=0, le=2**32 - 1, description="seed of initial weights and every random draw"
     )
@@ -100,6 +122,24 @@ class TrainConfig(BaseModel):
             object.__setattr__(self, "reg_weight", DEFAULT_REG_WEIGHT[self.regularizer])
         return self
 
+    @model_validator(mode="after")
+    def _resolve_architecture(self) -> TrainConfig:
+        """Per-network widths and depths default to the shared shorthand; stored concrete."""
+        for network in ("g", "d"):
+            for key in ("hidden_dim", "hidden_layers"):
+                if getattr(self, f"{network}_{key}") is None:
+                    object.__setattr__(self, f"{network}_{key}", getattr(self, key))
+        return self
+
+    @model_validator(mode="after")
+    def _check_packing(self) -> TrainConfig:
+        """The Dirac-GAN's D is psi * x on one sample: it has no input to pack into."""
+        if self.pac > 1 and self.problem == "dirac":
+            raise ValueError(
+                f"pac: {self.pac} needs an MLP discriminator; problem dirac allows only pac 1"
+            )
+        return self
+
     def structure(self) -> tuple:
         """The keys a population shares: everything except MEMBER_KEYS."""
         return tuple(
@@ -115,22 +155,20 @@ def describe_keys() -> list[tuple[str, str, str]]:
     ]
 
 
-def format_validation_error(error: ValidationError) -> str:
-    """One line per bad key: the key, the bad value and what is allowed."""
+def format_validation_error(
+    error: ValidationError, model: type[BaseModel] = TrainConfig, noun: str = "key"
+) -> str:
+    """One line per bad key of `model`: the key, the bad value and what is allowed."""
+    names = list(model.model_fields)
     lines = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "config"
         if item["type"] == "extra_forbidden":
-            lines.append(f"{key}: unknown key{_suggestion(key)}; allowed keys: {_allowed()}")
+            close = difflib.get_close_matches(key.split(".")[-1], names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            lines.append(f"{key}: unknown {noun}{hint}; allowed {noun}s: {', '.join(names)}")
+        elif not item["loc"]:  # a rule across keys: its message names them
+            lines.append(item["msg"].removeprefix("Value error, "))
         else:
             lines.append(f"{key}: {item['msg']} (got {echo_value(item.get('input'))})")
     return "\n".join(lines)
-
-
-def _allowed() -> str:
-    return ", ".join(TrainConfig.model_fields)
-
-
-def _suggestion(key: str) -> str:
-    close = difflib.get_close_matches(key.split(".")[-1], list(TrainConfig.model_fields), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -3,10 +3,10 @@
 Each evaluation gives, per member: the mean D and G losses and D penalty over the
 interval, the gradient norms of the last G and D updates, D's mean output on real and
 generated data (probabilities for the minimax/non-saturating losses, raw scores
-otherwise), the problem's metrics on a fixed latent batch, the sample drift since the
-previous evaluation on that same batch (in units of the data's RMS norm), the shift of
-the mode histogram since then (total variation, 0..1), and whether every parameter is
-still finite.
+otherwise), the problem's metrics on a fixed latent batch (for mixtures and digits the
+per-mode sample counts, see `study.metrics`), the sample drift since the previous
+evaluation on that same batch (in units of the data's RMS norm), the shift of the mode
+mass since then (total variation, 0..1), and whether every parameter is still finite.
 NaN/Inf values are recorded as they are; nothing here raises on them.
 """
 
@@ -58,10 +58,10 @@ class Evaluator:
         self.latent = streams.draw(lambda generator: problem.sample_latent(samples, generator))
         self.real = streams.draw(lambda generator: problem.sample_real(samples, generator))
         self.problem, self.loss = problem, loss
-        self.is_2d = problem.data_dim == 2
+        self.kept = 0  # last samples each member keeps (set by the trainer)
         self.samples: Tensor | None = None  # the last evaluation's generated samples
         self.previous: Tensor | None = None
-        self.previous_histogram: Tensor | None = None
+        self.previous_mass: Tensor | None = None
 
     @torch.no_grad()
     def evaluate(self, population: Population, interval: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -72,10 +72,11 @@ class Evaluator:
         values["d_real"] = self.loss.d_output(population.score(self.real)).mean(dim=(1, 2))
         values["d_fake"] = self.loss.d_output(population.score(fake)).mean(dim=(1, 2))
         values.update(self.problem.evaluate(fake, population.score))
-        if metrics.HISTOGRAM in values:
-            histogram = values.pop(metrics.HISTOGRAM)
-            values["mode_shift"] = metrics.histogram_shift(histogram, self.previous_histogram)
-            self.previous_histogram = histogram
+        if metrics.COUNTS in values:
+            counts = values[metrics.COUNTS]
+            mass = counts / counts.sum(dim=1, keepdim=True)
+            values["mass_shift"] = metrics.mass_shift(mass, self.previous_mass)
+            self.previous_mass = mass
         values["sample_drift"] = self._drift(fake)
         finite_g = torch.isfinite(population.g).all(dim=1)
         values["finite"] = (finite_g & torch.isfinite(population.d).all(dim=1)).float()
@@ -100,7 +101,7 @@ class Evaluator:
                 setattr(self, name, value[index])
 
     def state_dict(self) -> dict:
-        """The last evaluation's samples and histogram (drift and mode shift compare to them)."""
+        """The last evaluation's samples and mode mass (drift and mass shift compare to them)."""
         return {name: cpu_copy(getattr(self, name)) for name in RESUMABLE}
 
     def load_state_dict(self, state: dict) -> None:
@@ -111,16 +112,23 @@ class Evaluator:
         self.samples = self.previous
 
 
-RESUMABLE = ("previous", "previous_histogram")  # the evaluator's per-member state that evolves
+RESUMABLE = ("previous", "previous_mass")  # the evaluator's per-member state that evolves
 
 
-def to_rows(step: int, values: dict[str, Tensor]) -> list[dict[str, float]]:
-    """One dict per member from {name: [K]} tensors, with one device-to-host copy."""
-    names = list(values)
+def to_rows(step: int, values: dict[str, Tensor]) -> list[dict]:
+    """One dict per member from {name: [K]} scalars and {name: [K, M]} mode counts (as
+    lists of ints), with one device-to-host copy each."""
+    names = [name for name, value in values.items() if value.dim() == 1]
     table = torch.stack([values[name].float() for name in names]).cpu().T.tolist()
+    counts = {
+        name: values[name].round().int().cpu().tolist()
+        for name in metrics.HISTOGRAMS
+        if name in values
+    }
     rows = []
-    for member_values in table:
+    for member, member_values in enumerate(table):
         row = {"step": step, **dict(zip(names, member_values))}
         row["finite"] = bool(row["finite"])
+        row.update({name: lists[member] for name, lists in counts.items()})
         rows.append(row)
     return rows

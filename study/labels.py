@@ -1,72 +1,110 @@
 """Automatic failure labels: a small pure function over one member's evaluation history.
 
 Input: the trainer's history (a list of rows, one per evaluation, oldest first; see
-`study.diagnostics`) and the loss name. Output: one primary `label`, a flag for every
-signature (they can co-occur), the collapse kind, a reason naming the deciding numbers,
-and a confidence. Signatures are judged on a trailing window of evaluations, never a
-single point. NaN rows count as divergence; otherwise NaN entries are skipped.
+`study.diagnostics`; a stored study's history.parquet holds the same rows) and the loss
+name. Output: one primary `label`, a flag for every signature (they can co-occur), the
+collapse kind, a reason naming the deciding numbers, and a confidence. Signatures are
+judged on a trailing window of evaluations (the run's last quarter, at least `window`
+evaluations), never a single point; definitions in docs/labels.md. NaN rows count as
+divergence; otherwise NaN entries are skipped.
 
 Precedence (first that holds is the label): diverged > vanishing > collapsed >
-oscillating > converged > unconverged. A generator hopping between few modes is
-`collapsed` with `is_oscillating` set too.
+oscillating > converged > unconverged, except that a partial collapse that keeps moving
+is `oscillating` (a broad mass sweeping around); a complete collapse that hops between
+modes is `collapsed` with `is_oscillating` set too.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from study import signals
+from study.evidence import Evidence
 from study.schema import LABELS  # noqa: F401  (defined once, with the results schema)
 
 PRECEDENCE = ("diverged", "vanishing", "collapsed", "oscillating")
-TERMINAL = ("diverged", "vanishing", "collapsed")  # collapsed only when complete
 PROBABILITY_LOSSES = ("minimax", "nonsaturating")
 
 
 class LabelThresholds(BaseModel):
-    """Every threshold the labeler uses, with its default; overridable per study."""
+    """Every threshold the labeler uses, with its default; a spec's `labels` section."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    window: int = Field(5, ge=2, description="trailing evaluations a signature is judged on")
+    window: int = Field(5, ge=2, description="fewest trailing evaluations a signature is judged on")
+    window_share: float = Field(
+        0.25, ge=0, le=1, description="judge on this share of the run's last evaluations, if more"
+    )
+    stable_share: float = Field(
+        0.8, gt=0, le=1, description="'most of the window': share of its evaluations a state holds"
+    )
     explode: float = Field(
-        1e6, gt=0, description="a loss or gradient norm above this in size: diverged"
+        1e4, gt=0, description="diverged: a loss (or Dirac distance) above this in size"
     )
-    collapse_quality: float = Field(
-        0.5, ge=0, le=1, description="collapsed: covered modes fitted, high_quality >= this"
+    explode_grad: float = Field(1e6, gt=0, description="diverged: a gradient norm above this")
+    flew_off: float = Field(
+        4.0, gt=1, description="diverged: samples spread this many times the data's (diversity)"
     )
-    complete_coverage: float = Field(
-        0.15, ge=0, le=1, description="complete collapse: <= this share of modes covered"
+    held_share: float = Field(
+        0.2, gt=0, le=1, description="a mode is held with >= this share of the data's samples there"
+    )
+    complete_modes: float = Field(
+        0.15, ge=0, le=1, description="complete collapse: <= max(1, this x modes) modes held"
+    )
+    complete_effective: float = Field(
+        2.0, ge=1, description="complete collapse: fewer effective modes (modes x balance), "
+        "or at most complete_modes x modes",
+    )  # fmt: skip
+    collapse_missing: float = Field(
+        0.1, ge=0, lt=1, description="partial collapse: at least max(1, this x modes) not held"
+    )
+    blob_diversity: float = Field(
+        0.12, ge=0, description="one blob (complete collapse): diversity below this (data = 1)"
+    )
+    collapse_balance: float = Field(
+        0.4, ge=0, le=1, description="partial collapse: mode balance exp(-mass_kl) below this"
+    )
+    converged_balance: float = Field(
+        0.8, ge=0, le=1, description="converged: mode balance exp(-mass_kl) at least this"
+    )
+    converged_quality: float = Field(
+        0.4, ge=0, le=1, description="converged: high_quality (within 3 std) at least this"
+    )
+    converged_steady: float = Field(
+        0.3, gt=0, description="converged: high_quality rose by less than this share of itself"
+    )
+    converged_drift: float = Field(
+        0.5, gt=0, description="converged: samples move <= this x the data scale per evaluation"
+    )
+    converged_shift: float = Field(
+        0.15, ge=0, le=1, description="converged: mode mass changes <= this (total variation)"
+    )
+    oscillation_drift: float = Field(
+        0.6, gt=0, description="oscillating: samples move >= this x the data scale per evaluation"
+    )
+    oscillation_shift: float = Field(
+        0.25, gt=0, le=1, description="oscillating: mode mass changes >= this (total variation)"
+    )
+    shift_floors: float = Field(
+        5.0, ge=1, description="oscillating: and the mass change is >= this x its noise floor"
+    )
+    improving: float = Field(
+        0.05, ge=0, description="unconverged, still improving: quality or balance rose this much"
     )
     early_evals: int = Field(2, ge=1, description="evaluations that give G's early gradient norm")
     vanish_ratio: float = Field(
-        1e-2, gt=0, lt=1, description="vanishing: G's gradient norm <= this x its early value"
+        0.1, gt=0, lt=1, description="vanishing: G's gradient norm <= this x its early value"
     )
     vanish_d_fake: float = Field(
         0.05, ge=0, le=1, description="vanishing: D(G(z)) <= this (probability losses)"
     )
     vanish_quality: float = Field(
         0.2, ge=0, le=1, description="vanishing: high_quality below this (quality is poor)"
-    )
-    converged_quality: float = Field(
-        0.5, ge=0, le=1, description="converged: high_quality >= this with every mode covered"
-    )
-    converged_shift: float = Field(
-        0.15, ge=0, le=1, description="converged: mode-histogram shift between evals <= this"
-    )
-    oscillation_shift: float = Field(
-        0.3, ge=0, le=1, description="oscillating: mode-histogram shift between evals >= this"
-    )
-    hop_quality: float = Field(
-        0.05, ge=0, le=1, description="mode hopping needs high_quality >= this (else noise)"
-    )
-    oscillation_drift: float = Field(
-        0.5, gt=0, description="oscillating: samples keep moving >= this x the data's scale"
     )
     oscillation_window: int = Field(
         12, ge=6, description="evaluations for the loss-periodicity test"
@@ -83,11 +121,23 @@ class LabelThresholds(BaseModel):
     persistence: float = Field(
         0.5, gt=0, description="a swing persists when late/early size >= this (else decaying)"
     )
+    dirac_window_share: float = Field(
+        0.5, ge=0, le=1, description="Dirac: judge orbits on this share of the run's last "
+        "evaluations, if more than the window (a cycle needs points to show)",
+    )  # fmt: skip
     dirac_converged: float = Field(
         0.2, gt=0, lt=1, description="Dirac: converged at distance <= this x the initial one"
     )
+    dirac_decay: float = Field(
+        0.9, gt=0, lt=1, description="Dirac: still converging when the window's late/early "
+        "distance is <= this; a cycle that decays less is oscillating, whatever its size",
+    )  # fmt: skip
     dirac_orbit: float = Field(
-        0.7, gt=0, description="Dirac: a non-decaying orbit keeps >= this x the initial distance"
+        0.3, gt=0, description="Dirac: a cycle's points lie on one ellipse around the "
+        "equilibrium, RMS conic residual <= this; noise around it fits none (0.4 and more)",
+    )  # fmt: skip
+    dirac_at_rest: float = Field(
+        1e-4, gt=0, lt=1, description="Dirac: at the equilibrium below this x the initial distance"
     )
     dirac_diverged: float = Field(
         10.0, gt=1, description="Dirac: spiralled out at distance >= this x the initial one"
@@ -95,20 +145,29 @@ class LabelThresholds(BaseModel):
     dirac_moving: float = Field(
         1e-3, ge=0, description="Dirac: an orbit moves theta by >= this between evaluations"
     )
-    patience: int = Field(
-        3, ge=1, description="early stop once a terminal failure held this many evaluations"
-    )
+
+
+class EarlyStopping(BaseModel):
+    """When the online labeler may stop a member (a spec's `early_stopping` section)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(True, description="stop failing members early")
+    patience: int = Field(3, ge=1, description="evaluations a terminal failure must persist")
     min_stop_fraction: float = Field(
         0.2, ge=0, le=1, description="no early stop before this share of the step budget"
     )
+    collapse_quality: float = Field(
+        0.05, ge=0, le=1, description="a complete collapse stops a member only when it holds "
+        "still and this share of its samples is high quality",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Finding:
-    """Whether one signature holds, how clearly, and the numbers that decided it."""
+    """Whether one signature holds, and the numbers that decided it."""
 
     holds: bool
-    confidence: float
     reason: str
     kind: str = ""
 
@@ -127,27 +186,76 @@ class Label:
     confidence: float
 
 
-NO = Finding(False, 0.0, "")
+NO = Finding(False, "")
 
 
 def label_history(
     history: Sequence[Mapping[str, float]],
     loss: str,
     thresholds: LabelThresholds | None = None,
+    with_confidence: bool = True,
 ) -> Label:
-    """Label one member from its evaluation history (see module docstring)."""
+    """Label one member from its evaluation history (see module docstring).
+
+    The confidence is the share of nearby labelings (`confidence_labelings`) that agree;
+    the online early stopper skips it (`with_confidence=False`, confidence NaN).
+    """
     t = thresholds or LabelThresholds()
-    columns = _columns(history)
-    found = {"diverged": diverged(columns, t)}
+    return label_evidence(Evidence.from_history(history, t.window, t.window_share), loss, t,
+                          with_confidence)  # fmt: skip
+
+
+def label_evidence(e: Evidence, loss: str, t: LabelThresholds, with_confidence=True) -> Label:
+    """Label one member from its evidence (a stored history's, or `label_history`'s)."""
+    e = _judged(e, t)
+    label = decide(e, loss, t)
+    if not with_confidence:
+        return label
+    agreeing = [decide(other, loss, near).label == label.label for other, near in
+                confidence_labelings(e, t)]  # fmt: skip
+    return replace(label, confidence=round(float(np.mean(agreeing)), 3))
+
+
+def _judged(e: Evidence, t: LabelThresholds) -> Evidence:
+    """The evidence on the window its signatures are judged on: a Dirac cycle needs
+    points to show, so orbits are judged on a longer window."""
+    if e.is_dirac:
+        return e.windowed(t.window, max(t.window_share, t.dirac_window_share))
+    return e
+
+
+def terminal_failure(e: Evidence, loss: str, t: LabelThresholds, rule: EarlyStopping) -> bool:
+    """Whether the run is in a failure it does not come back from: diverged, vanishing,
+    or a complete collapse that holds still with samples at least `rule.collapse_quality`
+    sharp (a blurry or hopping blob early in a run often spreads out later: measured in
+    docs/label_validation.md). Decides only these signatures: what the early stopper
+    asks at every evaluation, at a fraction of a full labeling's cost."""
+    e = _judged(e, t)
+    if diverged(e, t).holds or vanishing(e, loss, t).holds:
+        return True
+    collapse = collapsed(e, t)
+    still = e.median("sample_drift") <= t.converged_drift and (
+        not e.has_modes or e.median("mass_shift") <= t.converged_shift
+    )
+    sharp = e.median("high_quality") >= rule.collapse_quality
+    return collapse.holds and collapse.kind == "complete" and still and sharp
+
+
+def decide(e: Evidence, loss: str, t: LabelThresholds) -> Label:
+    """The label from evidence already windowed; confidence left NaN."""
+    found = {"diverged": diverged(e, t)}
     if not found["diverged"].holds:
-        found["vanishing"] = vanishing(columns, loss, t)
-        found["collapsed"] = collapsed(columns, t)
-        found["oscillating"] = oscillating(columns, t)
-    primary = next((name for name in PRECEDENCE if found.get(name, NO).holds), None)
+        found["vanishing"] = vanishing(e, loss, t)
+        found["collapsed"] = collapsed(e, t)
+        found["oscillating"] = oscillating(e, t)
+    order = PRECEDENCE
+    if _sweeping(e, found, t):
+        order = ("diverged", "vanishing", "oscillating", "collapsed")
+    primary = next((name for name in order if found.get(name, NO).holds), None)
     if primary is None:
-        done = converged(columns, t)
+        done = converged(e, t)
         primary = "converged" if done.holds else "unconverged"
-        decision = done if done.holds else Finding(True, 1.0 - done.confidence / 2, done.reason)
+        decision = done if done.holds else unconverged(e, t, done)
     else:
         decision = found[primary]
     return Label(
@@ -158,137 +266,220 @@ def label_history(
         is_diverged=found["diverged"].holds,
         collapse_kind=found.get("collapsed", NO).kind,
         label_reason=f"{primary}: {decision.reason}",
-        confidence=round(decision.confidence, 3),
+        confidence=math.nan,
     )
 
 
-def diverged(c: Mapping[str, np.ndarray], t: LabelThresholds) -> Finding:
+def _sweeping(e: Evidence, found: dict[str, Finding], t: LabelThresholds) -> bool:
+    """A broad mass that keeps moving: a partial collapse, not piled on a few modes
+    (balance >= `collapse_balance`), that oscillates. Judges call it oscillating; a few
+    templates or a narrow band hopping around stays collapsed."""
+    collapse, moving = found.get("collapsed", NO), found.get("oscillating", NO).holds
+    return collapse.kind == "partial" and moving and e.median("balance") >= t.collapse_balance
+
+
+def confidence_labelings(e: Evidence, t: LabelThresholds):
+    """(evidence, thresholds) pairs near the given ones: the window two evaluations
+    shorter and longer, crossed with every threshold in SCALED moved together by a
+    factor of CONFIDENCE_FACTOR down or up. Nine labelings, the given one among them."""
+    for extra in (-2, 0, 2):
+        resized = e.resized(extra)
+        for factor in (1.0, CONFIDENCE_FACTOR, 1.0 / CONFIDENCE_FACTOR):
+            yield resized, t.model_copy(update={name: getattr(t, name) * factor for name in SCALED})
+
+
+CONFIDENCE_FACTOR = 1.2
+# The thresholds that decide between the labels (not the safety limits like `explode`).
+SCALED = (
+    "held_share", "blob_diversity", "collapse_balance", "converged_quality", "converged_drift",
+    "converged_shift", "oscillation_drift", "oscillation_shift", "improving", "vanish_ratio",
+    "vanish_d_fake", "dirac_converged", "dirac_diverged",
+)  # fmt: skip
+
+
+def diverged(e: Evidence, t: LabelThresholds) -> Finding:
     """NaN/Inf parameters, a loss or gradient norm past `explode`, or a Dirac spiral out."""
+    c = e.columns
     if not c["finite"].all():
         step = int(c["step"][np.argmin(c["finite"])])
-        return Finding(True, 1.0, f"non-finite parameters from step {step}")
-    if "dist_equilibrium" in c:
-        start, end = _dirac_distances(c, t)
+        return Finding(True, f"non-finite parameters from step {step}")
+    if e.is_dirac:
+        start, end = e.dirac_start, e.median("dist_equilibrium")
         if end >= t.dirac_diverged * start:
-            confidence = signals.margin_confidence(end / start, t.dirac_diverged, above=True)
-            reason = f"spiralled out: distance to equilibrium {start:.3g} -> {end:.3g}"
-            return Finding(True, confidence, reason)
-    for name in ("loss_d", "loss_g", "grad_norm_d", "grad_norm_g", "dist_equilibrium"):
+            return Finding(True, f"spiralled out: distance to equilibrium {start:.3g} -> {end:.3g}")
+    spread = e.median("diversity") if "diversity" in c else math.nan
+    if spread >= t.flew_off:
+        reason = f"samples flew off: spread {spread:.3g}x the data's (>= {t.flew_off:g})"
+        return Finding(True, reason)
+    limits = {"loss_d": t.explode, "loss_g": t.explode, "dist_equilibrium": t.explode,
+              "grad_norm_d": t.explode_grad, "grad_norm_g": t.explode_grad}  # fmt: skip
+    for name, limit in limits.items():
         values = c.get(name)
         if values is None:
             continue
         worst = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else math.inf
-        if not np.isfinite(values[-1:]).all() or worst > t.explode:
-            return Finding(True, 1.0, f"{name} reached {worst:.3g} (> {t.explode:.3g})")
+        if not np.isfinite(values[-1:]).all() or worst > limit:
+            return Finding(True, f"{name} reached {worst:.3g} (> {limit:.3g})")
     return NO
 
 
-def vanishing(c: Mapping[str, np.ndarray], loss: str, t: LabelThresholds) -> Finding:
-    """G's gradient fell by orders of magnitude while D rejects fakes and quality is poor.
+def vanishing(e: Evidence, loss: str, t: LabelThresholds) -> Finding:
+    """G's gradient fell by an order of magnitude while D rejects fakes with certainty
+    and quality is poor.
 
     The textbook case is the saturating minimax loss against a strong D (Arjovsky &
-    Bottou 2017). D's confidence is checked only for losses with probability outputs;
-    the Dirac-GAN is never vanishing (its G gradient vanishes only at the equilibrium).
+    Bottou 2017). Only the losses whose D outputs a probability can "reject with
+    certainty" (D(G(z)) near 0); WGAN, hinge and least squares were designed not to
+    saturate. The Dirac-GAN is never vanishing (its G gradient vanishes only at the
+    equilibrium).
     """
-    if "dist_equilibrium" in c or len(c["step"]) < t.early_evals + t.window // 2:
+    c = e.columns
+    if e.is_dirac or loss not in PROBABILITY_LOSSES or len(c["step"]) < t.early_evals + 2:
         return NO
     early = float(np.nanmax(c["grad_norm_g"][: t.early_evals]))
-    late = signals.median(signals.trailing(c["grad_norm_g"], t.window))
-    quality = signals.median(signals.trailing(c["high_quality"], t.window))
+    late = e.median("grad_norm_g")
+    quality = e.median("high_quality")
     ratio = late / early if early > 0 else math.nan
-    d_fake = signals.median(signals.trailing(c["d_fake"], t.window))
-    rejects = loss not in PROBABILITY_LOSSES or d_fake <= t.vanish_d_fake
-    holds = ratio <= t.vanish_ratio and rejects and quality < t.vanish_quality
-    confidence = signals.margin_confidence(ratio, t.vanish_ratio, above=False)
+    d_fake = e.median("d_fake")
+    holds = ratio <= t.vanish_ratio and d_fake <= t.vanish_d_fake and quality < t.vanish_quality
     reason = (
         f"G gradient norm fell from {early:.3g} to {late:.3g} "
         f"({ratio:.2g}x, <= {t.vanish_ratio:g}), D(G(z)) = {d_fake:.3g}, "
         f"high_quality {quality:.3g}"
     )
-    return Finding(holds, confidence, reason)
+    return Finding(holds, reason)
 
 
-def collapsed(c: Mapping[str, np.ndarray], t: LabelThresholds) -> Finding:
-    """Too few modes (classes) covered while the samples that exist are well fitted."""
-    if "n_modes" not in c:
+def collapsed(e: Evidence, t: LabelThresholds) -> Finding:
+    """The samples stay concentrated on a subset of the modes, sharp or not.
+
+    Concentrated at an evaluation: at least max(1, collapse_missing x modes) modes not
+    held (`held_share`), or the mass piled on a few of them (balance below
+    `collapse_balance`), or one small blob (diversity below `blob_diversity`). It must
+    hold at `stable_share` of the window's evaluations. Complete: one blob; or at most
+    few = max(1, complete_modes x modes) held; or fewer effective modes (modes x balance,
+    the exponential of the mass's entropy: a blob straddling two modes splits between
+    them) than max(complete_effective, few). A partial collapse whose modes held are
+    still rising, while its samples hold still, is a run still spreading out.
+    """
+    if not e.has_modes:
         return NO
-    total = int(c["n_modes"][-1])
-    covered = signals.median(signals.trailing(c["modes_covered"], t.window))
-    quality = signals.median(signals.trailing(c["high_quality"], t.window))
-    if not (covered < total and quality >= t.collapse_quality):
-        return NO
-    kind = "complete" if covered <= max(1.0, t.complete_coverage * total) else "partial"
-    confidence = signals.margin_confidence(quality, t.collapse_quality, above=True)
+    held, total = e.held(t.held_share), e.n_modes
+    balance, spread = e.window("balance"), e.window("diversity")
+    missing = total - held >= max(1.0, t.collapse_missing * total)
+    concentrated = missing | (balance < t.collapse_balance) | (spread < t.blob_diversity)
+    share = float(concentrated.mean())
+    typical, effective = float(np.median(held)), total * signals.median(balance)
+    blob = signals.median(spread) < t.blob_diversity
+    few = max(1.0, t.complete_modes * total)
+    complete = blob or effective < max(t.complete_effective, few) or typical <= few
+    hopping = e.median("sample_drift") >= t.oscillation_drift  # held counts flicker
+    rising = not (complete or hopping) and signals.rise(held) >= 1.0
+    kind = "complete" if complete else "partial"
+    where = f"{typical:g} of {total} modes held" + (", one blob" if blob else "")
     reason = (
-        f"{kind} collapse, {covered:g} of {total} modes covered with high_quality "
-        f"{quality:.3g} (>= {t.collapse_quality:g}), median of the last {t.window} evaluations"
+        f"{kind} collapse: {where}, {effective:.2g} effective modes (balance "
+        f"{signals.median(balance):.2f}), diversity {signals.median(spread):.2f}; "
+        f"concentrated at {share:.0%} of the last {len(held)} evaluations "
+        f"(needs {t.stable_share:.0%})"
     )
-    return Finding(True, confidence, reason, kind)
+    if rising:
+        reason += f"; modes held still rising ({held[0]:g} -> {held[-1]:g})"
+    holds = share >= t.stable_share and not rising
+    return Finding(holds, reason, kind if holds else "")
 
 
-def oscillating(c: Mapping[str, np.ndarray], t: LabelThresholds) -> Finding:
-    """Losses, samples or the mode histogram keep swinging without decay."""
-    if "dist_equilibrium" in c:
-        return _dirac_orbit(c, t)
-    for finding in (_mode_hopping(c, t), _wandering(c, t), _periodic_losses(c, t)):
+def oscillating(e: Evidence, t: LabelThresholds) -> Finding:
+    """Samples or the mode mass keep moving, or the losses swing, without decay."""
+    if e.is_dirac:
+        return _dirac_orbit(e, t)
+    for finding in (_wandering(e, t), _rotating(e, t), _periodic_losses(e, t)):
         if finding.holds:
             return finding
     return NO
 
 
-def converged(c: Mapping[str, np.ndarray], t: LabelThresholds) -> Finding:
-    """Every mode covered, quality reached, the histogram steady (Dirac: at equilibrium)."""
-    if "dist_equilibrium" in c:
-        start, end = _dirac_distances(c, t)
-        ratio = end / start if start > 0 else math.nan
-        confidence = signals.margin_confidence(ratio, t.dirac_converged, above=False)
-        reason = (
-            f"distance to equilibrium {start:.3g} -> {end:.3g} ({ratio:.2g}x; "
-            f"converged needs <= {t.dirac_converged:g}x)"
-        )
-        return Finding(ratio <= t.dirac_converged, confidence, reason)
-    total = int(c["n_modes"][-1])
-    covered = float(np.nanmin(signals.trailing(c["modes_covered"], t.window)))
-    quality = signals.median(signals.trailing(c["high_quality"], t.window))
-    shift = signals.median(signals.trailing(c["mode_shift"], t.window))
-    holds = covered >= total and quality >= t.converged_quality and shift <= t.converged_shift
-    confidence = min(
-        signals.margin_confidence(quality, t.converged_quality, above=True),
-        signals.margin_confidence(max(shift, 1e-6), t.converged_shift, above=False),
+def converged(e: Evidence, t: LabelThresholds) -> Finding:
+    """Every mode held, balanced, good quality that has stopped rising, still (Dirac: at
+    the equilibrium)."""
+    if e.is_dirac:
+        return _dirac_converged(e, t)
+    if not e.has_modes:
+        return NO
+    held, total = e.held(t.held_share), e.n_modes
+    covered = float((held >= total).mean())
+    balance, quality = e.median("balance"), e.median("high_quality")
+    rising = signals.rise(e.window("high_quality"))
+    drift, shift = e.median("sample_drift"), e.median("mass_shift")
+    holds = (
+        covered >= t.stable_share
+        and balance >= t.converged_balance
+        and quality >= t.converged_quality
+        and rising < t.converged_steady * quality
+        and drift <= t.converged_drift
+        and shift <= t.converged_shift
     )
     reason = (
-        f"{covered:g} of {total} modes covered, high_quality {quality:.3g} "
-        f"(converged needs >= {t.converged_quality:g}), mode shift {shift:.3g} "
-        f"(needs <= {t.converged_shift:g})"
+        f"all {total} modes held at {covered:.0%} of the last {len(held)} evaluations "
+        f"(needs {t.stable_share:.0%}), balance {balance:.2f} (>= {t.converged_balance:g}), "
+        f"high_quality {quality:.3g} (>= {t.converged_quality:g}; rose {rising:.2g}, < "
+        f"{t.converged_steady:g} of it), samples move {drift:.3g} (<= {t.converged_drift:g}), mass "
+        f"changes {shift:.3g} (<= {t.converged_shift:g})"
     )
-    return Finding(holds, confidence if holds else min(confidence, 0.5), reason)
+    return Finding(holds, reason)
 
 
-def _mode_hopping(c, t) -> Finding:
-    level = signals.median(signals.trailing(c["mode_shift"], t.window))
-    quality = signals.median(signals.trailing(c["high_quality"], t.window))
-    holds = level >= t.oscillation_shift and quality >= t.hop_quality
-    confidence = signals.margin_confidence(level, t.oscillation_shift, above=True)
-    reason = f"mode histogram shifts by {level:.3g} per evaluation (>= {t.oscillation_shift:g})"
-    return Finding(holds, confidence, reason)
+def unconverged(e: Evidence, t: LabelThresholds, near: Finding) -> Finding:
+    """No signature holds: still improving (quality, balance or modes rising), or stuck."""
+    if e.is_dirac:
+        return Finding(True, f"not yet at the equilibrium: {near.reason}")
+    gains = {
+        "high_quality": signals.rise(e.window("high_quality")),
+        "balance": signals.rise(e.window("balance")),
+    }
+    rising = {name: gain for name, gain in gains.items() if gain >= t.improving}
+    if e.has_modes and signals.rise(e.held(t.held_share)) >= 1.0:
+        rising["modes held"] = signals.rise(e.held(t.held_share))
+    if rising:
+        what = ", ".join(f"{name} +{gain:.2g}" for name, gain in rising.items())
+        return Finding(True, f"still improving over the window ({what}); {near.reason}")
+    return Finding(
+        True, f"stuck: no failure signature, not converged, not improving; {near.reason}"
+    )
 
 
-def _wandering(c, t) -> Finding:
-    drift = signals.trailing(c["sample_drift"], t.window)
+def _wandering(e: Evidence, t: LabelThresholds) -> Finding:
+    drift = e.window("sample_drift")
     level = signals.median(drift)
-    half = drift.size // 2
-    persists = half == 0 or np.median(drift[half:]) >= t.persistence * np.median(drift[:half])
-    holds = bool(level >= t.oscillation_drift and persists)
-    confidence = signals.margin_confidence(level, t.oscillation_drift, above=True)
+    holds = bool(level >= t.oscillation_drift and signals.persists(drift, t.persistence))
     reason = (
         f"samples move {level:.3g} x the data scale per evaluation (>= {t.oscillation_drift:g})"
     )
-    return Finding(holds, confidence, reason)
+    return Finding(holds, reason)
 
 
-def _periodic_losses(c, t) -> Finding:
+def _rotating(e: Evidence, t: LabelThresholds) -> Finding:
+    if not e.has_modes:
+        return NO
+    shift = e.window("mass_shift")
+    level, floor = signals.median(shift), signals.median(e.window("shift_floor"))
+    needed = max(t.oscillation_shift, t.shift_floors * floor)
+    holds = bool(level >= needed and signals.persists(shift, t.persistence))
+    reason = (
+        f"mode mass changes by {level:.3g} per evaluation (>= {needed:.3g}; "
+        f"sampling-noise floor {floor:.2g})"
+    )
+    return Finding(holds, reason)
+
+
+def _periodic_losses(e: Evidence, t: LabelThresholds) -> Finding:
+    """A loss cycling without decay, while the samples move (more than `converged_drift`):
+    cycling losses over samples that hold still are not what a researcher calls
+    oscillation (hand labels)."""
+    if e.median("sample_drift") <= t.converged_drift:
+        return NO
     for name in ("loss_g", "loss_d"):
-        values = signals.trailing(c[name], t.oscillation_window)
+        values = signals.trailing(e.columns[name], t.oscillation_window)
         if values.size < t.oscillation_window:
             return NO
         peak = signals.periodicity(values)
@@ -296,64 +487,99 @@ def _periodic_losses(c, t) -> Finding:
         decay = signals.decay_ratio(values)
         swings = amplitude >= t.amplitude and signals.detrend(values).std() >= t.min_swing
         if peak >= t.periodicity and swings and decay >= t.persistence:
-            confidence = signals.margin_confidence(peak, t.periodicity, above=True)
             reason = (
                 f"{name} swings periodically: {peak:.2f} of its power in one frequency, "
                 f"amplitude {amplitude:.2g} of its mean, late/early swing {decay:.2g}"
             )
-            return Finding(True, confidence, reason)
+            return Finding(True, reason)
     return NO
 
 
-def _dirac_distances(c, t) -> tuple[float, float]:
-    distance = c["dist_equilibrium"]
-    return float(distance[0]), signals.median(signals.trailing(distance, t.window))
+def _dirac_decay(e: Evidence) -> float:
+    """Late over early size of the distance in the window (envelopes: the halves' maxima)."""
+    distance = e.window("dist_equilibrium")
+    half = max(1, distance.size // 2)
+    early, late = float(np.max(distance[:half])), float(np.max(distance[-half:]))
+    return late / early if early > 0 else math.nan
 
 
-def _dirac_orbit(c, t) -> Finding:
-    start, end = _dirac_distances(c, t)
-    moving = signals.median(signals.trailing(c["sample_drift"], t.window))
+def _dirac_orbit_misfit(e: Evidence) -> float:
+    """How far the window's (theta, psi) points are from one ellipse centred on the
+    equilibrium: the RMS residual of the least-squares conic a theta^2 + b theta psi +
+    c psi^2 = 1 (0 on a linear cycle, even an eccentric one). Iterates jittering around
+    the equilibrium (instance noise) fit no ellipse: their residual is 0.4 and more."""
+    theta, psi = e.window("theta"), e.window("psi")
+    if theta.size < 4 or theta.size != psi.size:
+        return math.inf
+    terms = np.stack([theta**2, theta * psi, psi**2], axis=1)
+    if not np.isfinite(terms).all() or np.abs(terms).max() == 0:
+        return math.inf
+    coefficients, *_ = np.linalg.lstsq(terms, np.ones(theta.size), rcond=None)
+    return float(np.sqrt(np.mean((terms @ coefficients - 1.0) ** 2)))
+
+
+def _dirac_converged(e: Evidence, t: LabelThresholds) -> Finding:
+    """Close to the equilibrium and not held on a cycle: still shrinking, at rest, or
+    moving only irregularly (noise, as instance noise leaves)."""
+    start, end = e.dirac_start, e.median("dist_equilibrium")
     ratio = end / start if start > 0 else math.nan
-    holds = ratio >= t.dirac_orbit and moving >= t.dirac_moving
-    confidence = signals.margin_confidence(ratio, t.dirac_orbit * 0.1, above=True)
+    decay, misfit = _dirac_decay(e), _dirac_orbit_misfit(e)
+    settled = decay <= t.dirac_decay or ratio <= t.dirac_at_rest or misfit > t.dirac_orbit
     reason = (
-        f"orbit does not decay: distance to equilibrium {start:.3g} -> {end:.3g} "
-        f"({ratio:.2g}x, >= {t.dirac_orbit:g}) while theta keeps moving ({moving:.2g})"
+        f"distance to equilibrium {start:.3g} -> {end:.3g} ({ratio:.2g}x; converged needs "
+        f"<= {t.dirac_converged:g}x), late/early in the window {decay:.2g} (shrinking: <= "
+        f"{t.dirac_decay:g}), off one ellipse by {misfit:.2g} (a cycle: <= {t.dirac_orbit:g})"
     )
-    return Finding(holds, confidence if holds else 0.0, reason)
+    return Finding(ratio <= t.dirac_converged and settled, reason)
 
 
-def _columns(history: Sequence[Mapping[str, float]]) -> dict[str, np.ndarray]:
-    """Column arrays from the rows; `finite` as bool."""
-    if not history:
-        raise ValueError("cannot label an empty history")
-    names = history[-1].keys()
-    columns = {
-        name: np.array([row.get(name, math.nan) for row in history], dtype=float) for name in names
-    }
-    columns["finite"] = np.array([bool(row.get("finite", True)) for row in history])
-    return columns
+def _dirac_orbit(e: Evidence, t: LabelThresholds) -> Finding:
+    """A regular orbit that does not decay, whatever its size (Mescheder et al. 2018)."""
+    start, end = e.dirac_start, e.median("dist_equilibrium")
+    decay, misfit = _dirac_decay(e), _dirac_orbit_misfit(e)
+    moving = e.median("sample_drift")
+    at_rest = end <= t.dirac_at_rest * start
+    holds = (
+        decay > t.dirac_decay
+        and misfit <= t.dirac_orbit
+        and moving >= t.dirac_moving
+        and not at_rest
+    )
+    reason = (
+        f"orbit does not decay: distance {start:.3g} -> {end:.3g}, late/early in the window "
+        f"{decay:.2g} (> {t.dirac_decay:g}), on one ellipse (off by {misfit:.2g}, <= "
+        f"{t.dirac_orbit:g}), theta keeps moving ({moving:.2g})"
+    )
+    return Finding(holds, reason)
 
 
 class EarlyStopper:
-    """The labeler online: at each evaluation, the provisional label and whether to stop.
+    """The labeler online: at each evaluation, whether to stop each member.
 
     A member stops once a terminal failure (diverged, vanishing, complete collapse) has
-    been the provisional label for `patience` consecutive evaluations, and not before
-    `min_stop_fraction` of its budget. Use an instance as the trainer's `should_stop`.
+    been its label for `patience` consecutive evaluations, and not before
+    `min_stop_fraction` of its budget; `provisional[member]` is then the label it
+    stopped with. Use an instance as the trainer's `should_stop`.
     """
 
-    def __init__(self, losses: Sequence[str], budgets: Sequence[int], t: LabelThresholds):
+    def __init__(
+        self,
+        losses: Sequence[str],
+        budgets: Sequence[int],
+        t: LabelThresholds,
+        rule: EarlyStopping | None = None,
+    ):
         self.losses, self.budgets, self.t = losses, budgets, t
+        self.rule = rule or EarlyStopping()
         self.streaks: dict[int, int] = {}
         self.provisional: dict[int, Label] = {}
 
     def __call__(self, member: int, history: list[dict]) -> bool:
-        label = label_history(history, self.losses[member], self.t)
-        self.provisional[member] = label
-        terminal = label.label in TERMINAL and (
-            label.label != "collapsed" or label.collapse_kind == "complete"
-        )
+        e = Evidence.from_history(history, self.t.window, self.t.window_share)
+        terminal = terminal_failure(e, self.losses[member], self.t, self.rule)
         self.streaks[member] = self.streaks.get(member, 0) + 1 if terminal else 0
-        late_enough = history[-1]["step"] >= self.t.min_stop_fraction * self.budgets[member]
-        return late_enough and self.streaks[member] >= self.t.patience
+        late_enough = history[-1]["step"] >= self.rule.min_stop_fraction * self.budgets[member]
+        stop = late_enough and self.streaks[member] >= self.rule.patience
+        if stop:
+            self.provisional[member] = label_evidence(e, self.losses[member], self.t, False)
+        return stop

@@ -59,19 +59,42 @@ def least_squares_g(fake: Tensor) -> Tensor:
     return _per_member(0.5 * (fake - 1.0) ** 2)
 
 
+def minimax_d_real(real: Tensor) -> Tensor:
+    """-log D(x): the real-data half of minimax_d."""
+    return _per_member(softplus(-real))
+
+
+def wasserstein_d_real(real: Tensor) -> Tensor:
+    """-E[D(x)]."""
+    return -_per_member(real)
+
+
+def hinge_d_real(real: Tensor) -> Tensor:
+    """E[relu(1 - D(x))]."""
+    return _per_member(relu(1.0 - real))
+
+
+def least_squares_d_real(real: Tensor) -> Tensor:
+    """1/2 E[(D(x) - 1)^2]."""
+    return _per_member(0.5 * (real - 1.0) ** 2)
+
+
 @dataclass(frozen=True)
 class LossPair:
-    """A loss's D and G objectives, and how to read D's raw output (probability or score)."""
+    """A loss's D and G objectives, how to read D's raw output (probability or score),
+    and d_real, the real-data half of d_loss (every d_loss is d_real(real) plus a term in
+    the fakes alone), which an unrolled G also sees (Metz et al. 2016)."""
 
     d_loss: Callable[[Tensor, Tensor], Tensor]
     g_loss: Callable[[Tensor], Tensor]
     d_output: Callable[[Tensor], Tensor]
+    d_real: Callable[[Tensor], Tensor]
 
 
 LOSSES: dict[str, LossPair] = {
-    "minimax": LossPair(minimax_d, minimax_g, torch.sigmoid),
-    "nonsaturating": LossPair(minimax_d, nonsaturating_g, torch.sigmoid),
-    "wasserstein": LossPair(wasserstein_d, critic_g, torch.clone),
-    "hinge": LossPair(hinge_d, critic_g, torch.clone),
-    "least_squares": LossPair(least_squares_d, least_squares_g, torch.clone),
+    "minimax": LossPair(minimax_d, minimax_g, torch.sigmoid, minimax_d_real),
+    "nonsaturating": LossPair(minimax_d, nonsaturating_g, torch.sigmoid, minimax_d_real),
+    "wasserstein": LossPair(wasserstein_d, critic_g, torch.clone, wasserstein_d_real),
+    "hinge": LossPair(hinge_d, critic_g, torch.clone, hinge_d_real),
+    "least_squares": LossPair(least_squares_d, least_squares_g, torch.clone, least_squares_d_real),
 }

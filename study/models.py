@@ -14,18 +14,21 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from study.activations import ACTIVATIONS
+
 
 @dataclass(frozen=True)
 class StackedMLP:
     """Layer sizes and activations of K identical-shaped MLPs; holds no parameters itself.
 
-    sizes: (input, hidden..., output); bias: whether layers have biases; slope: negative
-    slope of the hidden LeakyReLU (0 = ReLU); tanh_output: squash the output to [-1, 1].
+    sizes: (input, hidden..., output); bias: whether layers have biases; activation: the
+    hidden layers' activation (a name in `study.activations.ACTIVATIONS`); tanh_output:
+    squash the output to [-1, 1].
     """
 
     sizes: tuple[int, ...]
     bias: bool = True
-    slope: float = 0.0
+    activation: str = "relu"
     tanh_output: bool = False
 
     @property
@@ -69,13 +72,13 @@ class StackedMLP:
         `spectral` normalizes the weights; `update=False` leaves its vectors as they are
         (evaluation must not change training).
         """
-        layers = self.weights(flat)
+        layers, activation = self.weights(flat), ACTIVATIONS[self.activation]
         for index, (weight, bias) in enumerate(layers):
             if spectral is not None:
                 weight = spectral.normalize(index, weight, update)
             x = torch.bmm(x, weight) if bias is None else torch.baddbmm(bias, x, weight)
             if index < len(layers) - 1:
-                x = torch.nn.functional.leaky_relu(x, self.slope) if self.slope else x.relu()
+                x = activation(x)
         return x.tanh() if self.tanh_output else x
 
 
@@ -111,3 +114,7 @@ class SpectralState:
     def keep(self, index: Tensor) -> None:
         """Keep only the members at `index`."""
         self.vectors = [vector[index] for vector in self.vectors]
+
+    def copy(self) -> SpectralState:
+        """An independent copy (unrolled D steps advance it, not D's own vectors)."""
+        return SpectralState(list(self.vectors))

@@ -16,6 +16,7 @@ import tempfile
 import yaml
 from pyarrow import fs as pafs
 
+from study.relabel import LABELS_FILE
 from study.results import (
     JOURNAL_FILE,
     LEASE_FOLDER,
@@ -31,10 +32,9 @@ from study.schema import TABLES
 from study.spec import SpecError, StudySpec
 
 REPORT_FOLDER = "report"  # `ganmap report`'s default output, inside the study's
-RELABEL_FILE = "labels.yaml"  # the thresholds `ganmap relabel` records (branch labels)
 # What a ganmap output holds at its top (the layout in study.results).
 OWN_NAMES = {SPEC_FILE, STUDY_FILE, JOURNAL_FILE, TUNE_FOLDER, LEASE_FOLDER, REPORT_FOLDER,
-             RELABEL_FILE, *TABLES, *OLD_TABLES}  # fmt: skip
+             LABELS_FILE, *TABLES, *OLD_TABLES}  # fmt: skip
 
 
 def check_location(location: str) -> None:

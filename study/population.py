@@ -7,6 +7,8 @@ differ in MEMBER_KEYS (learning rates, betas, reg_weight, seed). Per-member valu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 
@@ -18,43 +20,84 @@ from study.streams import SeedStreams, stream_generator
 ADAM_EPS = 1e-8
 
 
+@dataclass
+class OptimizerState:
+    """What an optimizer carries between steps: the step count and Adam's moments [K, P]."""
+
+    steps: int
+    exp_avg: Tensor
+    exp_avg_sq: Tensor
+
+
 class StackedOptimizer:
     """Adam or SGD over a flat [K, P] buffer, with a per-member learning rate and betas.
 
     Adam follows torch.optim.Adam's update exactly (bias-corrected moments, eps outside
-    the square root); its state rows are dropped together with their members.
+    the square root); its state rows are dropped together with their members. With a
+    `bound` [K, 1] every step ends by clipping the parameters to [-bound, bound] (WGAN's
+    weight clipping, Arjovsky et al. 2017). `update` is the step as a function, which
+    `step` applies in place and unrolling (Metz et al. 2016) chains in autograd's graph.
     """
 
-    def __init__(self, kind: str, lr: Tensor, beta1: Tensor, beta2: Tensor, like: Tensor):
-        self.kind, self.lr, self.beta1, self.beta2 = kind, lr, beta1, beta2
-        self.steps = 0
-        self.exp_avg = torch.zeros_like(like)
-        self.exp_avg_sq = torch.zeros_like(like)
+    def __init__(
+        self, kind: str, lr: Tensor, beta1: Tensor, beta2: Tensor, like: Tensor, bound=None
+    ):
+        self.kind, self.lr, self.beta1, self.beta2, self.bound = kind, lr, beta1, beta2, bound
+        self.state = OptimizerState(0, torch.zeros_like(like), torch.zeros_like(like))
+
+    def update(
+        self, params: Tensor, grad: Tensor, state: OptimizerState
+    ) -> tuple[Tensor, OptimizerState]:
+        """Parameters and state after one step from (`params`, `state`) with `grad`.
+
+        Differentiable in all three: where they carry a graph, so do the results.
+        """
+        if self.kind == "sgd":
+            new = params - self.lr * grad
+        else:
+            steps = state.steps + 1
+            exp_avg = self.beta1 * state.exp_avg + (1 - self.beta1) * grad
+            exp_avg_sq = self.beta2 * state.exp_avg_sq + (1 - self.beta2) * grad * grad
+            step_size = self.lr / (1 - self.beta1**steps)
+            denom = _sqrt(exp_avg_sq) / (1 - self.beta2**steps).sqrt() + ADAM_EPS
+            new = params - step_size * exp_avg / denom
+            state = OptimizerState(steps, exp_avg, exp_avg_sq)
+        if self.bound is not None:
+            new = torch.maximum(torch.minimum(new, self.bound), -self.bound)
+        return new, state
 
     @torch.no_grad()
     def step(self, params: Tensor, grad: Tensor) -> None:
-        if self.kind == "sgd":
-            params.sub_(self.lr * grad)
-            return
-        self.steps += 1
-        self.exp_avg.mul_(self.beta1).add_((1 - self.beta1) * grad)
-        self.exp_avg_sq.mul_(self.beta2).add_((1 - self.beta2) * grad * grad)
-        step_size = self.lr / (1 - self.beta1**self.steps)
-        denom = self.exp_avg_sq.sqrt() / (1 - self.beta2**self.steps).sqrt() + ADAM_EPS
-        params.sub_(step_size * self.exp_avg / denom)
+        """One real step: `params` and the optimizer's state change in place."""
+        new, self.state = self.update(params, grad, self.state)
+        params.copy_(new)
 
     def keep(self, index: Tensor) -> None:
-        for name in ("lr", "beta1", "beta2", "exp_avg", "exp_avg_sq"):
-            setattr(self, name, getattr(self, name)[index])
+        for name in ("lr", "beta1", "beta2", "bound"):
+            value = getattr(self, name)
+            setattr(self, name, None if value is None else value[index])
+        state = self.state
+        self.state = OptimizerState(state.steps, state.exp_avg[index], state.exp_avg_sq[index])
 
     def state_dict(self) -> dict:
         """The moments and step count; rates and betas come from the configs."""
-        return {"steps": self.steps, "exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq}
+        state = self.state
+        return {"steps": state.steps, "exp_avg": state.exp_avg, "exp_avg_sq": state.exp_avg_sq}
 
-    def load_state_dict(self, state: dict) -> None:
-        self.steps = state["steps"]
-        self.exp_avg = state["exp_avg"].to(self.exp_avg.device)
-        self.exp_avg_sq = state["exp_avg_sq"].to(self.exp_avg_sq.device)
+    def load_state_dict(self, saved: dict) -> None:
+        device = self.state.exp_avg.device
+        self.state = OptimizerState(
+            saved["steps"], saved["exp_avg"].to(device), saved["exp_avg_sq"].to(device)
+        )
+
+
+def _sqrt(x: Tensor) -> Tensor:
+    """sqrt(x); inside a graph its gradient is 0, not inf, where x = 0 (a parameter whose
+    gradient has always been 0), so unrolling through Adam never produces inf * 0 = NaN."""
+    if not x.requires_grad:
+        return x.sqrt()
+    positive = x > 0
+    return torch.where(positive, torch.where(positive, x, torch.ones_like(x)).sqrt(), 0.0)
 
 
 def _member_values(configs: list[TrainConfig], key: str, device: torch.device) -> Tensor:
@@ -78,11 +121,13 @@ class Population:
         self.d = d_init.to(device).requires_grad_(True)
         values = {key: _member_values(configs, key, device) for key in MEMBER_KEYS}
         self.reg_weight = values["reg_weight"]
+        self.pac = config.pac
         self.g_opt = StackedOptimizer(
             config.optimizer, values["lr_g"], values["beta1"], values["beta2"], self.g
         )
+        bound = self.reg_weight if self.regularizer.clip else None
         self.d_opt = StackedOptimizer(
-            config.optimizer, values["lr_d"], values["beta1"], values["beta2"], self.d
+            config.optimizer, values["lr_d"], values["beta1"], values["beta2"], self.d, bound
         )
         self.spectral = None
         if self.regularizer.spectral:
@@ -97,14 +142,28 @@ class Population:
         """G(z) for every member: z [K, B, z_dim] -> [K, B, data_dim]."""
         return self.generator.forward(self.g, z)
 
-    def discriminate(self, x: Tensor, d_params: Tensor | None = None) -> Tensor:
-        """D's raw scores [K, B, 1]; `d_params` replaces D's parameters (unrolling)."""
+    def discriminate(
+        self, x: Tensor, d_params: Tensor | None = None, spectral: SpectralState | None = None
+    ) -> Tensor:
+        """D's raw scores [K, B, 1] of inputs (packs) x [K, B, pac * data_dim].
+
+        `d_params` and `spectral` replace D's parameters and spectral-norm vectors
+        (unrolling works on copies, so D itself does not change).
+        """
         params = self.d if d_params is None else d_params
-        return self.critic.forward(params, x, self.spectral)
+        return self.critic.forward(params, x, self.spectral if spectral is None else spectral)
 
     def score(self, x: Tensor) -> Tensor:
-        """D's raw scores for evaluation: no training state (spectral vectors) changes."""
-        return self.critic.forward(self.d, x, self.spectral, update=False)
+        """D's raw scores of samples x [K, N, data_dim] for evaluation, packed as in
+        training (a last incomplete pack is left out); no training state changes."""
+        return self.critic.forward(self.d, self.pack(x), self.spectral, update=False)
+
+    def pack(self, x: Tensor) -> Tensor:
+        """PacGAN packs (Lin et al. 2018): each `pac` consecutive samples concatenated into
+        one input of D, [K, N, dim] -> [K, N // pac, pac * dim]."""
+        members, count, dim = x.shape
+        count -= count % self.pac
+        return x[:, :count].reshape(members, count // self.pac, self.pac * dim)
 
     def keep(self, index: Tensor) -> None:
         """Keep only the members at positions `index`; the others stop training now."""
@@ -159,12 +218,18 @@ def cpu_copy(value):
 
 
 def build_models(config: TrainConfig, problem) -> tuple[StackedMLP, StackedMLP]:
-    """G and D architectures: MLPs, or the Dirac-GAN's linear G(z) = theta, D(x) = psi x."""
+    """G and D architectures: MLPs, or the Dirac-GAN's linear G(z) = theta, D(x) = psi x.
+
+    With packing (`pac` = m, Lin et al. 2018) D's input is m samples concatenated.
+    """
     if problem.linear_models:
         return StackedMLP((1, 1), bias=False), StackedMLP((1, 1), bias=False)
-    hidden = (config.hidden_dim,) * config.hidden_layers
-    generator = StackedMLP((problem.z_dim, *hidden, problem.data_dim), tanh_output=problem.bounded)
-    critic = StackedMLP((problem.data_dim, *hidden, 1), slope=0.2)
+    g_hidden = (config.g_hidden_dim,) * config.g_hidden_layers
+    d_hidden = (config.d_hidden_dim,) * config.d_hidden_layers
+    g_sizes = (problem.z_dim, *g_hidden, problem.data_dim)
+    generator = StackedMLP(g_sizes, activation=config.g_activation, tanh_output=problem.bounded)
+    d_sizes = (problem.data_dim * config.pac, *d_hidden, 1)  # a pack is one input (PacGAN)
+    critic = StackedMLP(d_sizes, activation=config.d_activation)
     return generator, critic
 
 

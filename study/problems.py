@@ -49,8 +49,18 @@ class GaussianMixture:
     def sample_latent(self, n: int, generator: torch.Generator) -> Tensor:
         return torch.randn(n, self.z_dim, generator=generator, device=self.modes.device)
 
+    @property
+    def spread(self) -> float:
+        """The data's mean pairwise distance, the unit of `diversity`: between modes their
+        distance, within one mode that of two N(0, std^2 I) points, std * sqrt(pi)."""
+        distances = torch.cdist(self.modes, self.modes)
+        distances.fill_diagonal_(self.std * math.sqrt(math.pi))
+        return float(distances.mean())
+
     def evaluate(self, fake: Tensor, critic: Critic) -> dict[str, Tensor]:
-        return metrics.mixture_mode_metrics(fake, self.modes, self.std)
+        scores = metrics.mixture_mode_metrics(fake, self.modes, self.std)
+        scores["diversity"] = metrics.diversity(fake, self.spread)
+        return scores
 
 
 @dataclass

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from study.config import TrainConfig
-from study.diagnostics import Evaluator
+from study.diagnostics import Evaluator, to_rows
 from study.losses import LOSSES
 from study.population import Population
 from study.problems import make_problem
@@ -114,5 +114,5 @@ def pinned_history(modes_used: list[int], evaluations: int = 12) -> list[dict]:
     rows = []
     for step in range(evaluations):
         values = evaluator.evaluate(population, interval)
-        rows.append({"step": 100 * step, **{k: float(v[0]) for k, v in values.items()}})
+        rows.extend(to_rows(100 * step, values))
     return rows

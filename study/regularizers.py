@@ -19,8 +19,11 @@ Critic = Callable[[Tensor], Tensor]
 
 
 def input_gradient(critic: Critic, x: Tensor) -> Tensor:
-    """d D(x) / dx per sample [K, B, dim], kept in the graph so the penalty trains D."""
-    x = x.detach().requires_grad_(True)
+    """d D(x) / dx per input [K, B, dim], kept in the graph so the penalty trains D.
+
+    Inputs already in G's graph (an unrolled D step's fakes) stay there.
+    """
+    x = x if x.requires_grad else x.detach().requires_grad_(True)
     (gradient,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
     return gradient
 
@@ -31,8 +34,8 @@ class PenaltyInputs:
 
     critic: Critic
     d_params: Tensor  # [K, P]
-    real: Tensor  # [K, B, dim]
-    fake: Tensor  # [K, B, dim], detached from G
+    real: Tensor  # [K, B, dim]: D's inputs (packs of pac samples: dim = pac * data_dim)
+    fake: Tensor  # [K, B, dim], detached from G except in unrolled D steps
     uniform: Tensor | None  # [K, B, 1] interpolation weights (gp only)
 
 

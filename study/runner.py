@@ -46,11 +46,12 @@ from study import checkpoint  # noqa: E402
 from study.config import TrainConfig  # noqa: E402
 from study.exits import shorten  # noqa: E402
 from study.expand import Pack, expand, make_packs, pack_size, trial_id  # noqa: E402
-from study.labels import EarlyStopper, LabelThresholds, label_history  # noqa: E402
+from study.labels import EarlyStopper, EarlyStopping, LabelThresholds, label_history  # noqa: E402
 from study.lease import Lease  # noqa: E402
 from study.optuna_study import OptunaJournal  # noqa: E402
 from study.output import check_location, check_output, prepare_output  # noqa: E402
 from study.progress import StudyProgress, finished_metrics, make_view  # noqa: E402
+from study.relabel import LABELS_FILE, study_thresholds  # noqa: E402
 from study.results import (  # noqa: E402
     CHECKPOINT_FILE,
     CHECKPOINT_INDEX,
@@ -77,7 +78,7 @@ class TrialContext:
     study: str
     location: str
     thresholds: LabelThresholds
-    early_stop: bool
+    early_stopping: EarlyStopping
     use_gpu: bool
     fixed: dict
     checkpoint_every_s: float = 0.0  # seconds between population checkpoints; 0: none
@@ -117,7 +118,8 @@ def train_and_write(
     from study.trainer import train
 
     budgets = [c.steps for c in configs]
-    stopper = EarlyStopper([c.loss for c in configs], budgets, context.thresholds)
+    rule = context.early_stopping
+    stopper = EarlyStopper([c.loss for c in configs], budgets, context.thresholds, rule)
     device = "cuda" if context.use_gpu and torch.cuda.is_available() else "cpu"
     resume_from, warning = restored_state(configs, device, context.location, saved)
     last_checkpoint = time.monotonic()
@@ -142,7 +144,7 @@ def train_and_write(
 
     started_at = now()
     results = train(
-        configs, should_stop=stopper if context.early_stop else None,
+        configs, should_stop=stopper if rule.enabled else None,
         device=device, on_evaluation=report, resume_from=resume_from,
     )  # fmt: skip
     where = {
@@ -364,8 +366,10 @@ def trial_context(spec: StudySpec, store: ResultsStore, echo) -> tuple[TrialCont
     if spec.resources.gpus > 0 and not has_gpu:
         echo("no GPU in the cluster: trials run on CPU")
     resources = {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus if has_gpu else 0.0}
+    # A relabeled study labels its new trials with the thresholds it was relabeled with.
+    thresholds = study_thresholds(store) if store.exists(LABELS_FILE) else spec.labels
     context = TrialContext(
-        spec.name, store.location, spec.thresholds, spec.early_stopping.enabled,
+        spec.name, store.location, thresholds, spec.early_stopping,
         resources["gpu"] > 0, dict(spec.fixed), spec.resources.checkpoint_every_s,
     )  # fmt: skip
     return context, resources

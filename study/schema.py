@@ -39,8 +39,9 @@ LABELS = ("converged", "oscillating", "collapsed", "vanishing", "diverged", "unc
 # Per-evaluation diagnostics (float32 columns of history; `final_<name>` in trials).
 DIAGNOSTICS = (
     "loss_d", "loss_g", "penalty", "grad_norm_d", "grad_norm_g", "d_real", "d_fake",
-    "high_quality", "modes_covered", "n_modes", "mode_kl", "mode_shift", "inception_score",
-    "mode_score", "diversity", "theta", "psi", "dist_equilibrium", "sample_drift",
+    "high_quality", "modes_covered", "modes_held", "n_modes", "mode_kl", "mass_kl",
+    "mass_shift", "inception_score", "mode_score", "diversity", "theta", "psi",
+    "dist_equilibrium", "sample_drift",
 )  # fmt: skip
 # Per-evaluation counts of generated samples by nearest mode (all / high-quality ones);
 # one entry per mode (ring8 8, grid25 25, digits 10 classes), null for dirac.

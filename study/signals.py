@@ -33,9 +33,9 @@ def detrend(values: Sequence[float]) -> np.ndarray:
     array = finite(values)
     if array.size < 3:
         return array - array.mean() if array.size else array
-    steps = np.arange(array.size)
-    slope, intercept = np.polyfit(steps, array, 1)
-    return array - (slope * steps + intercept)
+    steps = np.arange(array.size) - (array.size - 1) / 2  # centred: the fit is closed-form
+    centred = array - array.mean()
+    return centred - steps * (steps @ centred) / (steps @ steps)
 
 
 def periodicity(values: Sequence[float]) -> float:
@@ -74,10 +74,20 @@ def decay_ratio(values: Sequence[float]) -> float:
     return float(last / first) if first > 1e-12 else (1.0 if last > 1e-12 else 0.0)
 
 
-def margin_confidence(value: float, threshold: float, above: bool) -> float:
-    """0.5 at the threshold, rising to 1.0 one decade past it on the deciding side."""
-    if not (math.isfinite(value) and threshold > 0):
-        return 1.0 if (above and value == math.inf) else 0.5
-    ratio = max(value, 1e-300) / threshold
-    decades = math.log10(ratio) if above else -math.log10(ratio)
-    return float(min(1.0, max(0.5, 0.5 + 0.5 * decades)))
+def rise(values: Sequence[float]) -> float:
+    """Mean of the last third minus mean of the first third (> 0: still rising)."""
+    array = finite(values)
+    if array.size < 2:
+        return 0.0
+    third = max(1, array.size // 3)
+    return float(array[-third:].mean() - array[:third].mean())
+
+
+def persists(values: Sequence[float], persistence: float) -> bool:
+    """Whether a movement keeps its size: the late half's median is at least
+    `persistence` times the early half's (else it is dying out)."""
+    array = finite(values)
+    half = array.size // 2
+    if half == 0:
+        return True
+    return bool(np.median(array[half:]) >= persistence * np.median(array[:half]))

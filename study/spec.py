@@ -10,6 +10,7 @@ value by value. The study's size is counted, never expanded, and checked against
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import numbers
 from pathlib import Path
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from study.config import TrainConfig, format_validation_error
 from study.exits import echo_value, shorten
-from study.labels import LabelThresholds
+from study.labels import EarlyStopping, LabelThresholds
 from study.schema import DIAGNOSTICS
 from study.yaml_input import YamlError, load_yaml
 
@@ -29,6 +30,7 @@ SAMPLED_KINDS = ("choice", "uniform", "loguniform", "randint")
 RANGE_KINDS = ("uniform", "loguniform", "randint")
 CPU_PACK, GPU_PACK = 8, 256  # configurations per Tune trial when resources.pack is unset
 MAX_VALUES = 10_000  # values one searched key may list
+MAX_CHECKED_COMBINATIONS = 100_000  # larger spaces are checked value by value only
 
 
 class SpecError(ValueError):
@@ -119,16 +121,6 @@ class Search(BaseModel):
     mode: Literal["max", "min"] = Field("max", description="optuna: maximize or minimize")
 
 
-class EarlyStopping(BaseModel):
-    """Stop members once a terminal failure persists (docs/labels.md)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = Field(True, description="stop failing members early")
-    patience: int = Field(3, ge=1, description="evaluations a terminal failure must persist")
-    min_stop_fraction: float = Field(0.2, ge=0, le=1, description="no stop before this share")
-
-
 class Resources(BaseModel):
     """What each Ray Tune trial asks for, and how many configurations it trains at once."""
 
@@ -187,7 +179,9 @@ class StudySpec(BaseModel):
     fixed: dict[str, Any] = Field(default_factory=dict, description="engine keys held fixed")
     space: dict[str, Domain] = Field(description="engine keys searched")
     search: Search = Field(default_factory=Search)
-    labels: dict[str, Any] = Field(default_factory=dict, description="label threshold overrides")
+    labels: LabelThresholds = Field(
+        default_factory=LabelThresholds, description="label thresholds (docs/labels.md)"
+    )
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
     resources: Resources = Field(default_factory=Resources)
     limits: Limits = Field(default_factory=Limits)
@@ -218,12 +212,10 @@ class StudySpec(BaseModel):
         for key, domain in self.space.items():
             for value in domain.probes():
                 _check_value(key, value, self.fixed)
+        _check_combinations(self.fixed, self.space)
         metrics = ["score", *(f"final_{name}" for name in DIAGNOSTICS)]
         if self.search.metric not in metrics:
             raise ValueError(f"search.metric {self.search.metric!r}: allowed {metrics}")
-        if "patience" in self.labels or "min_stop_fraction" in self.labels:
-            raise ValueError("labels: set patience and min_stop_fraction under early_stopping")
-        LabelThresholds(**self.labels)
         sampled = [key for key, domain in self.space.items() if domain.sampled]
         if self.search.algorithm == "grid" and sampled:
             raise ValueError(f"search.algorithm grid cannot sample {sampled}; use random or optuna")
@@ -275,13 +267,6 @@ class StudySpec(BaseModel):
                 values[key] = max(numeric)
         return values
 
-    @property
-    def thresholds(self) -> LabelThresholds:
-        stopping = self.early_stopping
-        return LabelThresholds(
-            **self.labels, patience=stopping.patience, min_stop_fraction=stopping.min_stop_fraction
-        )
-
     @field_validator("output")
     @classmethod
     def _output_template(cls, output: str) -> str:
@@ -331,6 +316,23 @@ def _check_value(key: str, value: Any, fixed: dict[str, Any]) -> None:
         TrainConfig(**{**fixed, key: value})
     except ValidationError as error:
         raise ValueError(f"space.{key}: {format_validation_error(error)}") from None
+
+
+def _check_combinations(fixed: dict[str, Any], space: dict[str, Domain]) -> None:
+    """Rules across keys (e.g. pac with problem) hold for every combination the space
+    can produce: listed values crossed, ranges at their low end."""
+    candidates = {
+        key: domain.values if domain.kind in ("grid", "choice") else domain.values[:1]
+        for key, domain in space.items()
+    }
+    if math.prod(len(values) for values in candidates.values()) > MAX_CHECKED_COMBINATIONS:
+        return
+    for point in itertools.product(*candidates.values()):
+        values = dict(zip(candidates, point))
+        try:
+            TrainConfig(**{**fixed, **values})
+        except ValidationError as error:
+            raise ValueError(f"space: {values}: {format_validation_error(error)}") from None
 
 
 def load_spec(path: str | Path) -> StudySpec:

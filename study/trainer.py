@@ -22,6 +22,7 @@ from study import checkpoint
 from study.config import TrainConfig
 from study.diagnostics import Evaluator, IntervalStats, to_rows
 from study.losses import LOSSES, LossPair
+from study.models import SpectralState
 from study.population import Population
 from study.problems import make_problem
 from study.regularizers import PenaltyInputs
@@ -73,11 +74,14 @@ def train(
     device: str | torch.device | None = None,
     on_evaluation: EvaluationHook | None = None,
     resume_from: dict | None = None,
+    kept_samples: int | None = None,
 ) -> list[MemberResult]:
     """Train every config as one population; results are in the order of `configs`.
 
     `on_evaluation(step, results, snapshot)` runs after each evaluation; `snapshot()`
-    returns the whole training state, which `resume_from` continues exactly.
+    returns the whole training state, which `resume_from` continues exactly. Each member
+    keeps its last `kept_samples` generated samples (default: what the results store
+    keeps for the problem, `schema.KEPT_SAMPLES`).
     """
     check_shared_structure(configs)
     config = configs[0]
@@ -86,11 +90,13 @@ def train(
     population = Population(list(configs), problem, device)
     loss = LOSSES[config.loss]
     evaluator = Evaluator(population, problem, loss, configs, config.eval_samples)
+    default = KEPT_SAMPLES.get(problem.data_dim, 0)  # 2D points, digit images
+    evaluator.kept = default if kept_samples is None else kept_samples
     stats = IntervalStats()
     results = [MemberResult(c, device=str(device)) for c in configs]
     if resume_from is None:
         first, start = 1, time.perf_counter()
-        d_update(population, loss, config.batch_size, stats, apply=False)  # probe the start
+        d_update(population, loss, config, stats, apply=False)  # probe the start
         g_update(population, loss, config, stats, apply=False)
         initial = evaluator.evaluate(population, stats.collect())
         _record(0, initial, evaluator, population, results, None, 0.0)
@@ -103,7 +109,7 @@ def train(
         # --- D updates: d_steps of them every g_steps G updates ---
         if (step - 1) % config.g_steps == 0:
             for _ in range(config.d_steps):
-                d_update(population, loss, config.batch_size, stats)
+                d_update(population, loss, config, stats)
         # --- G update ---
         g_update(population, loss, config, stats)
         # --- evaluate, ask the stop rule, drop stopped members ---
@@ -127,80 +133,119 @@ def train(
 
 
 def d_update(
-    population: Population, loss: LossPair, batch_size: int, stats: IntervalStats, apply=True
+    population: Population,
+    loss: LossPair,
+    config: TrainConfig,
+    stats: IntervalStats,
+    apply=True,
+    batch: tuple[Tensor, Tensor] | None = None,
 ):
     """One discriminator update for every member: adversarial loss + weighted penalty.
 
-    With `apply=False` only the loss and gradient are recorded (the initial-state probe).
+    With `apply=False` only the loss and gradient are recorded (the initial-state probe);
+    `batch` (real samples, latents) replaces the fresh draw.
     """
-    regularizer = population.regularizer
-    real, z = _draw_batch(population, batch_size)
+    real, z = _draw_batch(population, config) if batch is None else batch
     with torch.no_grad():
         fake = population.generate(z)
-    real, fake = _with_noise(population, real), _with_noise(population, fake)
-    scores = population.discriminate(torch.cat([real, fake], dim=1))  # one pass for both
-    d_loss = loss.d_loss(scores[:, :batch_size], scores[:, batch_size:])
-    total = d_loss
-    if regularizer.penalty is not None:
-        uniform = None
-        if regularizer.needs_uniform:
-            uniform = population.streams.draw(
-                lambda g: torch.rand(batch_size, 1, generator=g, device=real.device)
-            )
-        inputs = PenaltyInputs(population.discriminate, population.d, real, fake, uniform)
-        penalty = regularizer.penalty(inputs)
-        total = d_loss + population.reg_weight[:, 0] * penalty
-        stats.add("penalty", penalty)
-    (grad,) = torch.autograd.grad(total.sum(), population.d)
+    d_loss, penalty = _d_objective(population, loss, real, fake, population.d)
+    (grad,) = torch.autograd.grad(_d_total(population, d_loss, penalty).sum(), population.d)
     stats.add("loss_d", d_loss)
+    if penalty is not None:
+        stats.add("penalty", penalty)
     stats.record_gradient("grad_norm_d", grad)
-    if not apply:
-        return
-    population.d_opt.step(population.d, grad)
-    if regularizer.clip:
-        with torch.no_grad():
-            bound = population.reg_weight
-            population.d.copy_(torch.maximum(torch.minimum(population.d, bound), -bound))
+    if apply:
+        population.d_opt.step(population.d, grad)
 
 
 def g_update(
     population: Population, loss: LossPair, config: TrainConfig, stats: IntervalStats, apply=True
 ):
-    """One generator update for every member, against D or its unrolled copy."""
-    z = population.streams.draw(lambda g: population.problem.sample_latent(config.batch_size, g))
+    """One generator update for every member, against D or its unrolled copy.
+
+    Unrolled, G minimizes the saddle objective at D's unrolled parameters, its real-data
+    half included (Metz et al. 2016, app. A: L_G = log D(x) + log(1 - D(G(z)))): that
+    half depends on G through D's response to G's samples. As in the reference code
+    (poolio/unrolled_gan), one batch serves the unrolled steps and G's objective.
+    """
+    count = config.batch_size * config.pac
+    z = population.streams.draw(lambda g: population.problem.sample_latent(count, g))
     fake = population.generate(z)
-    d_params = _unrolled_critic(population, loss, config) if config.unroll_steps else None
-    g_loss = loss.g_loss(population.discriminate(_with_noise(population, fake), d_params))
-    (grad,) = torch.autograd.grad(g_loss.sum(), population.g)
+    if config.unroll_steps:
+        real = population.streams.draw(lambda g: population.problem.sample_real(count, g))
+        d_params, spectral = _unrolled_critic(population, loss, config, real, fake)
+        critic = partial(population.discriminate, d_params=d_params, spectral=spectral)
+        g_loss = loss.g_loss(critic(population.pack(_with_noise(population, fake))))
+        objective = g_loss - loss.d_real(critic(population.pack(_with_noise(population, real))))
+    else:
+        g_loss = objective = loss.g_loss(
+            population.discriminate(population.pack(_with_noise(population, fake)))
+        )
+    (grad,) = torch.autograd.grad(objective.sum(), population.g)
     stats.add("loss_g", g_loss)
     stats.record_gradient("grad_norm_g", grad)
     if apply:
         population.g_opt.step(population.g, grad)
 
 
-def _unrolled_critic(population: Population, loss: LossPair, config: TrainConfig) -> Tensor:
-    """D's parameters after `unroll_steps` differentiable gradient steps (Metz et al. 2016).
+def _unrolled_critic(
+    population: Population, loss: LossPair, config: TrainConfig, real: Tensor, fake: Tensor
+) -> tuple[Tensor, SpectralState | None]:
+    """D after `unroll_steps` steps of its own optimizer on (real, fake), kept
+    differentiable (Metz et al. 2016): the same objective and update as `d_update`
+    (Adam's moments and step count included, as poolio/unrolled_gan differentiates
+    through Adam), with the fakes in G's graph, so G's gradient sees how D would
+    respond. D itself, its optimizer state and its spectral-norm vectors don't change.
 
-    The unrolled steps are plain gradient steps at lr_d on the adversarial loss, kept in
-    the graph so G's gradient sees how D would respond; D itself is not changed.
+    Returns D's unrolled parameters and the spectral-norm vectors they go with.
     """
-    d_params = population.d
+    d_params, state = population.d, population.d_opt.state
+    spectral = None if population.spectral is None else population.spectral.copy()
     for _ in range(config.unroll_steps):
-        real, z = _draw_batch(population, config.batch_size)
-        real, fake = _with_noise(population, real), _with_noise(population, population.generate(z))
-        d_loss = loss.d_loss(
-            population.discriminate(real, d_params), population.discriminate(fake, d_params)
+        d_loss, penalty = _d_objective(population, loss, real, fake, d_params, spectral)
+        total = _d_total(population, d_loss, penalty)
+        (grad,) = torch.autograd.grad(total.sum(), d_params, create_graph=True)
+        d_params, state = population.d_opt.update(d_params, grad, state)
+    return d_params, spectral
+
+
+def _d_objective(
+    population: Population,
+    loss: LossPair,
+    real: Tensor,
+    fake: Tensor,
+    d_params: Tensor,
+    spectral: SpectralState | None = None,
+) -> tuple[Tensor, Tensor | None]:
+    """D's adversarial loss [K] and unweighted penalty [K] (None without one) at
+    `d_params`, on samples [K, B * pac, dim] that are noised and packed here."""
+    real = population.pack(_with_noise(population, real))
+    fake = population.pack(_with_noise(population, fake))
+    critic = partial(population.discriminate, d_params=d_params, spectral=spectral)
+    scores = critic(torch.cat([real, fake], dim=1))  # one pass for both
+    packs = real.shape[1]
+    d_loss = loss.d_loss(scores[:, :packs], scores[:, packs:])
+    regularizer = population.regularizer
+    if regularizer.penalty is None:
+        return d_loss, None
+    uniform = None
+    if regularizer.needs_uniform:  # one interpolation weight per pack
+        uniform = population.streams.draw(
+            lambda g: torch.rand(packs, 1, generator=g, device=real.device)
         )
-        (grad,) = torch.autograd.grad(d_loss.sum(), d_params, create_graph=True)
-        d_params = d_params - population.d_opt.lr * grad
-    return d_params
+    return d_loss, regularizer.penalty(PenaltyInputs(critic, d_params, real, fake, uniform))
 
 
-def _draw_batch(population: Population, batch_size: int) -> tuple[Tensor, Tensor]:
-    """A real batch and a latent batch [K, B, ...] from each member's seed stream."""
-    problem, streams = population.problem, population.streams
-    real = streams.draw(lambda g: problem.sample_real(batch_size, g))
-    z = streams.draw(lambda g: problem.sample_latent(batch_size, g))
+def _d_total(population: Population, d_loss: Tensor, penalty: Tensor | None) -> Tensor:
+    """What D minimizes: its loss plus reg_weight times the penalty."""
+    return d_loss if penalty is None else d_loss + population.reg_weight[:, 0] * penalty
+
+
+def _draw_batch(population: Population, config: TrainConfig) -> tuple[Tensor, Tensor]:
+    """A real batch and a latent batch [K, batch_size * pac, ...] from each member's stream."""
+    problem, streams, count = population.problem, population.streams, config.batch_size * config.pac
+    real = streams.draw(lambda g: problem.sample_real(count, g))
+    z = streams.draw(lambda g: problem.sample_latent(count, g))
     return real, z
 
 
@@ -217,7 +262,7 @@ def _with_noise(population: Population, x: Tensor) -> Tensor:
 def _record(step, values, evaluator, population, results, should_stop, elapsed) -> list[int]:
     """Append each live member's row (and last samples); return the members that go on."""
     keep = []
-    kept = KEPT_SAMPLES.get(population.problem.data_dim, 0)  # 2D points, digit images
+    kept = evaluator.kept
     for position, (member, row) in enumerate(zip(population.members, to_rows(step, values))):
         result = results[member]
         result.history.append(row)

@@ -28,6 +28,16 @@ DIRAC_CASES = [
 ]
 
 
+def test_wgan_clipping_keeps_cycling_at_the_clip_scale():
+    # Mescheder et al. 2018, sec. 3: the distance falls 0.5 -> 0.01 (the clip bound) and
+    # then cycles there without decaying: oscillating, not converged, however small.
+    config = dirac_config("wasserstein", "weight_clip", 0.05, 0.01, steps=3000)
+    (result,) = train([config])
+    label = label_history(result.history, config.loss)
+    assert result.history[-1]["dist_equilibrium"] == pytest.approx(0.01, rel=0.1)
+    assert label.label == "oscillating", label.label_reason
+
+
 @pytest.mark.parametrize("configs, expected", DIRAC_CASES, ids=lambda v: None)
 def test_dirac_gan_labels_match_linear_stability(configs, expected):
     # The reference labels agree with what the test states...

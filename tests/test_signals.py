@@ -41,10 +41,13 @@ def test_nan_entries_are_skipped():
     assert math.isnan(signals.median([math.nan]))
 
 
-@pytest.mark.parametrize(
-    "value, threshold, above, expected",
-    [(1.0, 1.0, True, 0.5), (10.0, 1.0, True, 1.0), (0.01, 0.1, False, 1.0), (0.5, 1.0, True, 0.5)],
-)
-def test_margin_confidence(value, threshold, above, expected):
-    # 0.5 at the threshold, 1.0 a decade past it, never below 0.5.
-    assert signals.margin_confidence(value, threshold, above) == pytest.approx(expected)
+def test_rise_compares_the_last_third_with_the_first():
+    # A ramp rose by its span between the thirds' means; a flat series did not rise.
+    assert signals.rise([0, 0, 1, 1, 2, 2]) == pytest.approx(2.0)
+    assert signals.rise([5.0] * 6) == 0.0
+
+
+def test_a_movement_persists_unless_it_dies_out():
+    # Same size late as early: persists; a tenth of its early size: dying out.
+    assert signals.persists([1.0, 1.2, 0.9, 1.1], persistence=0.5)
+    assert not signals.persists([1.0, 1.0, 0.1, 0.1], persistence=0.5)

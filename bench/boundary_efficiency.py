@@ -1,0 +1,370 @@
+"""Adaptive boundary mapping against a grid and random search with the same budget.
+
+For each panel (a loss and regularizer over learning rate x regularizer weight, both log
+axes), the ground truth is a dense grid of labels. Each method trains some of the dense
+grid's configurations and predicts the whole map from them with the same predictor
+(`study.boundary.predict_map`, nearest trained point); its map accuracy is the share of
+the dense grid's scored cells whose label it predicts right. Every method trains points
+of the dense grid, each configuration once (a cache shared by the methods):
+
+- adaptive: `study.boundary.BoundaryMapper`, 5 x 5 coarse grid, resolution floor = one
+  dense-grid step, so its lattice is the dense grid;
+- grid: the largest k x k or k x (k + 1) sub-grid of the dense grid within the budget;
+- random: `budget` dense-grid points drawn without replacement (mean of `--repeats`).
+
+Labels of trained points come from training them with the engine (study.trainer.train,
+one population per round and panel, CPU) and the labeler (`label_of`).
+
+--problem dirac: the Dirac-GAN (plain SGD, lr_g = lr_d, 1,500 updates), truth from the
+linear-stability reference (study/reference.py). `borderline` reference cells (the
+reference gives no answer: the distance shrinks or grows by less than its thresholds
+within the budget) are left out of the score; how many are printed. At the end the
+rest of each dense grid is trained too: its labels are the map a perfect search would
+find, so the script also prints how far the labeler itself agrees with the reference,
+and every method's accuracy against that map (which isolates the search).
+
+--problem ring8 (designed, not run here; docs/boundary.md): truth = the labels of a
+17 x 17 (lr_g, lr_d) grid per loss for two losses, trained once and kept under
+bench/boundary_ring8/. It needs the new labeler (issue #10) and about 578 ring8
+trainings for the reference, so it is not implemented yet.
+
+    python bench/boundary_efficiency.py --problem dirac [--dense 33] [--repeats 3]
+
+The last line printed is `dirac: accuracy=A at fraction=F`: the adaptive maps' accuracy
+(all panels pooled) at the largest budget, and the configurations it trained as a
+fraction of the dense grids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+
+from analysis.heatmaps import LABEL_COLOURS  # noqa: E402
+from study.boundary import (  # noqa: E402
+    BoundaryMapper,
+    BoundarySearch,
+    NumericAxis,
+    Observation,
+    predict_map,
+)
+from study.config import TrainConfig  # noqa: E402
+from study.labels import LABELS, label_history  # noqa: E402
+from study.reference import agrees, dirac_config, expected_label  # noqa: E402
+from study.trainer import MemberResult, train  # noqa: E402
+
+FRACTIONS = (0.05, 0.10, 0.15, 0.20, 0.25)  # budgets tried, as shares of the dense grid
+COARSE, PER_ROUND = 5, 24
+METHODS = ("adaptive", "grid", "random")
+EXTRA_COLOURS = {"borderline": "#BBBBBB", "not_converged": "#777777"}  # reference only
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One map: a loss and a regularizer over (lr, reg_weight), both log axes."""
+
+    loss: str
+    regularizer: str
+    lr: tuple[float, float]
+    weight: tuple[float, float]
+
+    @property
+    def name(self) -> str:
+        return f"{self.loss}+{self.regularizer}"
+
+    @property
+    def axes(self) -> list[NumericAxis]:
+        return [NumericAxis("lr", *self.lr), NumericAxis("reg_weight", *self.weight)]
+
+    def config(self, point: dict, seed: int = 0) -> TrainConfig:
+        return dirac_config(
+            self.loss, self.regularizer, point["lr"], point["reg_weight"], seed=seed
+        )
+
+
+# r1 and r2 act on the Dirac-GAN's psi alike; the Wasserstein loss (slope 1) moves r2's
+# map. Instance noise's steps stop at 1.5: beyond, its noise throws the run out of the
+# linear regime the reference describes (docs/label_validation.md).
+DIRAC_PANELS = (
+    Panel("minimax", "r1", (0.03, 3.0), (0.03, 30.0)),
+    Panel("wasserstein", "r2", (0.03, 3.0), (0.03, 30.0)),
+    Panel("minimax", "instance_noise", (0.03, 1.5), (0.1, 3.0)),
+)
+
+
+def label_of(result: MemberResult) -> str:
+    """The labeler's verdict on one trained run (the one place that calls the labeler)."""
+    return label_history(result.history, result.config.loss).label
+
+
+@dataclass
+class Dense:
+    """A panel's dense grid: its points, reference labels and the trained-label cache."""
+
+    panel: Panel
+    size: int
+    points: list[dict] = field(init=False)
+    truth: np.ndarray = field(init=False)
+    trained: dict[tuple[int, int], str] = field(default_factory=dict)
+    train_seconds: float = 0.0
+    map: np.ndarray | None = None  # the labeler's map once every cell is trained
+
+    def __post_init__(self) -> None:
+        unit = np.linspace(0.0, 1.0, self.size)
+        lrs, weights = (axis.from_unit(unit) for axis in self.panel.axes)
+        self.points = [{"lr": float(a), "reg_weight": float(w)} for w in weights for a in lrs]
+        self.truth = np.array([expected_label(self.panel.config(p)) for p in self.points])
+
+    def index(self, point: dict) -> tuple[int, int]:
+        """The dense cell (row = weight, column = lr) a point sits on."""
+        unit = [float(a.to_unit(point[a.name])) * (self.size - 1) for a in self.panel.axes]
+        assert max(abs(u - round(u)) for u in unit) < 1e-6, f"{point} is off the dense grid"
+        column, row = (round(u) for u in unit)
+        return row, column
+
+    def labels(self, points: Sequence[dict]) -> list[str]:
+        """Labels of dense-grid points, training (as one population) those not trained yet."""
+        cells = [self.index(p) for p in points]
+        todo = sorted({c for c in cells if c not in self.trained})
+        if todo:
+            start = time.perf_counter()
+            configs = [self.panel.config(self.points[r * self.size + c]) for r, c in todo]
+            for cell, result in zip(todo, train(configs, device="cpu")):
+                self.trained[cell] = label_of(result)
+            self.train_seconds += time.perf_counter() - start
+        return [self.trained[c] for c in cells]
+
+    def runs(self, points: Sequence[dict]) -> list[Observation]:
+        return list(zip(points, self.labels(points)))
+
+    def predict(self, observations: Sequence[Observation]) -> np.ndarray:
+        """The map a method's runs predict over the dense grid."""
+        return predict_map(self.panel.axes, observations, self.points).labels
+
+    def accuracy(self, predicted: np.ndarray, dense_map: np.ndarray) -> dict[str, int]:
+        """Right cells against the reference (borderline cells not scored) and against
+        the map the labeler draws when every dense cell is trained."""
+        scored = self.truth != "borderline"
+        right = sum(agrees(t, p) for t, p in zip(self.truth[scored], predicted[scored]))
+        map_right = int((predicted == dense_map).sum())
+        return dict(
+            right=right, scored=int(scored.sum()), map_right=map_right, cells=len(self.points)
+        )
+
+
+def adaptive(dense: Dense, budget: int) -> tuple[list[Observation], list[tuple]]:
+    """The boundary search up to `budget`: (its runs, (trained, predicted map) per round)."""
+    floor = {a.name: (a.high / a.low) ** (1 / (dense.size - 1)) for a in dense.panel.axes}
+    search = BoundarySearch(budget=budget, per_round=PER_ROUND, coarse=COARSE, resolution=floor)
+    mapper = BoundaryMapper(dense.panel.axes, search)
+    observations: list[Observation] = []
+    rounds = []
+    while proposal := mapper.propose(observations):
+        observations += dense.runs(proposal)
+        rounds.append((len(observations), dense.predict(observations)))
+    return observations, rounds
+
+
+def grid_points(dense: Dense, budget: int) -> list[dict]:
+    """The largest rows x columns sub-grid of the dense grid within `budget` (columns =
+    rows or rows + 1), evenly spread."""
+    rows = int(np.floor(np.sqrt(budget)))
+    columns = min(rows + 1, budget // rows)
+    pick = [np.round(np.linspace(0, dense.size - 1, k)).astype(int) for k in (rows, columns)]
+    return [dense.points[r * dense.size + c] for r in pick[0] for c in pick[1]]
+
+
+def random_points(dense: Dense, budget: int, seed: int) -> list[dict]:
+    """`budget` dense-grid points drawn without replacement."""
+    order = np.random.default_rng(seed).permutation(len(dense.points))
+    return [dense.points[i] for i in order[:budget]]
+
+
+def measure(dense: Dense, repeats: int) -> tuple[list[dict], list[Observation], list[tuple]]:
+    """Every method at every budget on one panel: (records with each predicted map, and
+    at the largest budget the adaptive search's runs and rounds)."""
+    budgets = [round(f * len(dense.points)) for f in FRACTIONS]
+    fixed = {  # grid and random do not adapt: train all their points as one population
+        "grid": {b: [grid_points(dense, b)] for b in budgets},
+        "random": {b: [random_points(dense, b, seed) for seed in range(repeats)] for b in budgets},
+    }
+    dense.labels([p for sets in fixed.values() for runs in sets.values() for r in runs for p in r])
+    records, observations, rounds = [], [], []
+    for fraction, budget in zip(FRACTIONS, budgets):
+        observations, rounds = adaptive(dense, budget)
+        methods = {"adaptive": [observations]}
+        methods |= {name: [dense.runs(r) for r in sets[budget]] for name, sets in fixed.items()}
+        for method, runs in methods.items():
+            for repeat, run in enumerate(runs):
+                records.append(dict(panel=dense.panel.name, method=method, fraction=fraction,
+                                    repeat=repeat, trained=len(run),
+                                    predicted=dense.predict(run)))  # fmt: skip
+    return records, observations, rounds
+
+
+def pooled(rows: list[dict], against: str) -> tuple[float, float]:
+    """(accuracy against the reference or the dense map, configurations trained as a
+    share of the dense grids) summed over the rows (panels, random repeats)."""
+    total = {k: sum(r[k] for r in rows) for k in ("right", "scored", "map_right", "cells")}
+    right, out_of = ("right", "scored") if against == "reference" else ("map_right", "cells")
+    return total[right] / total[out_of], sum(r["trained"] for r in rows) / total["cells"]
+
+
+def select(records: list[dict], method: str, fraction: float, panel: str | None) -> list[dict]:
+    return [r for r in records if r["method"] == method and r["fraction"] == fraction
+            and panel in (None, r["panel"])]  # fmt: skip
+
+
+def table(records: list[dict], panels: Sequence[str | None], against: str) -> list[str]:
+    """Markdown rows: accuracy (configurations trained) per panel, budget and method."""
+    lines = [
+        "| panel | budget | adaptive | grid | random (mean of repeats) | adaptive ahead |",
+        "| --- | ---: | ---: | ---: | ---: | :---: |",
+    ]
+    for panel in panels:
+        for fraction in FRACTIONS:
+            cells = {m: pooled(select(records, m, fraction, panel), against) for m in METHODS}
+            ahead = all(cells["adaptive"][0] > cells[m][0] for m in ("grid", "random"))
+            text = " | ".join(f"{a:.1%} ({f:.1%})" for a, f in cells.values())
+            lines.append(f"| {panel or 'all'} | {fraction:.0%} | {text} | "
+                         f"{'yes' if ahead else 'NO'} |")  # fmt: skip
+    return lines
+
+
+def draw_map(ax, dense: Dense, labels: np.ndarray, title: str) -> None:
+    """A label map over the dense grid (borderline reference cells grey)."""
+    colours = {**{n: LABEL_COLOURS[n] for n in LABELS}, **EXTRA_COLOURS}
+    codes = np.array([list(colours).index(label) for label in labels])
+    low = [np.log10(a.low) for a in dense.panel.axes]
+    high = [np.log10(a.high) for a in dense.panel.axes]
+    ax.imshow(codes.reshape(dense.size, dense.size), origin="lower",
+              cmap=ListedColormap(list(colours.values())), vmin=-0.5,
+              vmax=len(colours) - 0.5, extent=(low[0], high[0], low[1], high[1]),
+              aspect="auto", interpolation="nearest")  # fmt: skip
+    ax.set(title=title, xlabel="log10 lr", ylabel="log10 reg_weight")
+
+
+def plot_curves(ax, records: list[dict], dense: Dense | None, final: dict) -> None:
+    """Accuracy against the reference per budget and method, for one panel (or pooled),
+    with the adaptive search's rounds and what the labeler gets on every dense cell."""
+    panel = dense.panel.name if dense else None
+    styles = {"adaptive": "o-", "grid": "s--", "random": "^:"}
+    for method in METHODS:
+        points = [pooled(select(records, method, f, panel), "reference") for f in FRACTIONS]
+        ax.plot([f for _, f in points], [a for a, _ in points], styles[method], label=method)
+    if dense is not None:
+        curve = [(n, dense.accuracy(p, dense.map)) for n, p in final[panel][1]]
+        x = [n / len(dense.points) for n, _ in curve]
+        y = [a["right"] / a["scored"] for _, a in curve]
+        ax.plot(x, y, color="C0", alpha=0.35, linewidth=1, label="adaptive, per round")
+        ceiling = dense.accuracy(dense.map, dense.map)
+        ax.axhline(ceiling["right"] / ceiling["scored"], color="black", linewidth=0.8,
+                   linestyle=":", label="labeler on every cell")  # fmt: skip
+    ax.axhline(0.95, color="grey", linewidth=0.8, linestyle="--", label="target 95%")
+    ax.set(title=panel or "all panels pooled", xlabel="configurations / dense grid",
+           ylabel="map accuracy vs reference", ylim=(0.85, 1.005))  # fmt: skip
+    ax.legend(fontsize=7, loc="lower right")
+
+
+def plot_adaptive_map(ax, dense: Dense, observations: list[Observation]) -> None:
+    """The adaptive map at the largest budget, its trained points, its wrong cells."""
+    predicted = dense.predict(observations)
+    draw_map(ax, dense, predicted, f"{dense.panel.name}: adaptive, {len(observations)} runs")
+    xy = np.log10([[p["lr"], p["reg_weight"]] for p, _ in observations])
+    ax.scatter(xy[:, 0], xy[:, 1], s=4, color="black")
+    wrong = [t != "borderline" and not agrees(t, p) for t, p in zip(dense.truth, predicted)]
+    xy = np.log10([[p["lr"], p["reg_weight"]] for p, w in zip(dense.points, wrong) if w])
+    if len(xy):
+        ax.scatter(xy[:, 0], xy[:, 1], s=14, marker="x", color="white")
+
+
+def plot(denses: Sequence[Dense], records: list[dict], final: dict, path: str) -> None:
+    """Row 1: accuracy against configurations; row 2: the reference maps; row 3: the
+    adaptive maps at the largest budget. Saved to `path`."""
+    fig, axes = plt.subplots(3, len(denses) + 1, figsize=(4.2 * (len(denses) + 1), 11.5))
+    plot_curves(axes[0, 0], records, None, final)
+    for column, dense in enumerate(denses, start=1):
+        plot_curves(axes[0, column], records, dense, final)
+        draw_map(axes[1, column], dense, dense.truth, f"{dense.panel.name}: reference")
+        plot_adaptive_map(axes[2, column], dense, final[dense.panel.name][0])
+    for row in (1, 2):
+        axes[row, 0].axis("off")
+    colours = {**{n: LABEL_COLOURS[n] for n in LABELS}, "borderline (not scored)": "#BBBBBB"}
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
+    axes[1, 0].legend(handles, list(colours), loc="center", title="labels")
+    marks = [
+        plt.Line2D([], [], marker=".", color="black", linestyle="", label="trained (adaptive)"),
+        plt.Line2D([], [], marker="x", color="grey", linestyle="", label="wrong vs reference"),
+    ]
+    axes[2, 0].legend(handles=marks, loc="center", title="adaptive maps")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _power_of_two(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problem", choices=("dirac", "ring8"), default="dirac")
+    parser.add_argument(
+        "--dense",
+        type=int,
+        default=33,
+        help="dense grid points per axis: 4 x 2**k + 1, so "
+        "that the search lattice (5-point coarse grid halved k times) is the dense grid",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="random-search repeats")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (tiny ops: 1)")
+    parser.add_argument("--figure", default="bench/boundary_dirac.png")
+    args = parser.parse_args()
+    if (args.dense - 1) % (COARSE - 1) or not _power_of_two((args.dense - 1) // (COARSE - 1)):
+        parser.error(f"--dense: {args.dense} is not {COARSE - 1} x 2**k + 1 (17, 33, 65, ...)")
+    if args.problem == "ring8":
+        parser.exit(2, "ring8: designed, not implemented yet: it needs the new labels (#10)\n")
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    denses, records, final = [], [], {}
+    for panel in DIRAC_PANELS:
+        dense = Dense(panel, args.dense)
+        rows, observations, rounds = measure(dense, args.repeats)
+        on_demand = len(dense.trained)
+        dense.map = np.array(dense.labels(dense.points), dtype=object)  # the rest, once
+        for row in rows:
+            row.update(dense.accuracy(row.pop("predicted"), dense.map))
+        denses.append(dense)
+        records += rows
+        final[panel.name] = (observations, rounds)
+        agree = dense.accuracy(dense.map, dense.map)
+        print(f"{panel.name}: {len(dense.points)} cells, "
+              f"{int((dense.truth == 'borderline').sum())} borderline (not scored); the methods "
+              f"trained {on_demand} distinct cells; with all trained ({dense.train_seconds:.0f} s)"
+              f" the labeler agrees with the reference on {agree['right']}/{agree['scored']} = "
+              f"{agree['right'] / agree['scored']:.1%}", flush=True)  # fmt: skip
+    panels = [None, *(d.panel.name for d in denses)]
+    print("\nMap accuracy against the linear-stability reference (configurations trained):")
+    print("\n".join(table(records, panels, "reference")))
+    print("\nMap accuracy against the labeler's map of the whole dense grid:")
+    print("\n".join(table(records, panels, "dense map")))
+    plot(denses, records, final, args.figure)
+    accuracy, fraction = pooled(select(records, "adaptive", FRACTIONS[-1], None), "reference")
+    print(f"\nfigure: {args.figure}; {time.perf_counter() - start:.0f} s in all, "
+          f"{torch.get_num_threads()} torch thread(s)")  # fmt: skip
+    print(f"dirac: accuracy={accuracy:.3f} at fraction={fraction:.3f}")
+
+
+if __name__ == "__main__":
+    main()
