@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from study.results import OldLayout, ResultsStore
 from study.schema import SCHEMAS, TABLES
@@ -48,7 +49,7 @@ class StudyTables:
         """A table of every folder as one pyarrow dataset (committed packs only)."""
         if table not in TABLES:
             raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
-        parts = [_guarded(store, store.dataset, table) for store in self.stores]
+        parts = [_guarded(store, table, store.dataset, table) for store in self.stores]
         return parts[0] if len(parts) == 1 else ds.dataset(parts)
 
     def trials(
@@ -85,7 +86,7 @@ class StudyTables:
 
     def _read(self, table, columns, filter) -> pd.DataFrame:
         frames = [
-            _scan(store, table, _guarded(store, store.dataset, table), columns, filter)
+            _scan(store, table, _guarded(store, table, store.dataset, table), columns, filter)
             for store in self.stores
         ]
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -113,17 +114,43 @@ def _open(location: str) -> ResultsStore:
     return store
 
 
-def _guarded(store: ResultsStore, read, *args):
-    """`read(*args)`, with unreadable files reported as a ResultsError naming the folder."""
+def _guarded(store: ResultsStore, table: str, read, *args):
+    """`read(*args)`, with unreadable files reported as a ResultsError naming the folder
+    (and the columns whose type is not the schema's, where that is the cause)."""
     try:
         return read(*args)
     except (OSError, pa.ArrowException) as error:
-        raise ResultsError(f"{store.location}: unreadable or corrupt table: {error}") from None
+        cause = f"{_wrong_types(store, table)}{error}"
+        raise ResultsError(f"{store.location}: unreadable or corrupt table: {cause}") from None
+
+
+def _wrong_types(store: ResultsStore, table: str) -> str:
+    """ "column label is int64, expected dictionary<...>; " for the first file of `table`
+    whose columns differ in type from the schema's ("" when none does or none can be read)."""
+    expected = SCHEMAS[table]
+    for file in store.all_files(table):
+        try:
+            with store.fs.open_input_file(store.path(file.name)) as source:
+                found = pq.read_schema(source)
+        except (OSError, pa.ArrowException):
+            continue
+        for field in found:
+            want = expected.field(field.name).type if field.name in expected.names else None
+            if want is not None and field.type != want and not _same_text(field.type, want):
+                return f"{file.name}: column {field.name} is {field.type}, expected {want}; "
+    return ""
+
+
+def _same_text(found: pa.DataType, want: pa.DataType) -> bool:
+    """Plain and dictionary-encoded strings read as each other."""
+    plain = [t.value_type if pa.types.is_dictionary(t) else t for t in (found, want)]
+    return plain[0] == plain[1]
 
 
 def _scan(store, table, data: ds.Dataset, columns, filter) -> pd.DataFrame:
     read = data.to_table
-    return _plain(_guarded(store, read, list(columns) if columns else None, filter)).to_pandas()
+    scanned = _guarded(store, table, read, list(columns) if columns else None, filter)
+    return _plain(scanned).to_pandas()
 
 
 def _plain(table: pa.Table) -> pa.Table:

@@ -1,10 +1,12 @@
 """The study report: stability heatmaps, region summaries and drill-downs in one HTML file.
 
 `write_report` writes `report.html` (every image embedded, so the file stands alone),
-the PNGs beside it and `summary.csv`. It works on a study that is still running. It
-reads lazily (`analysis.load.StudyTables`): the trials table's key, hyperparameter and
-label columns, then the history and samples of the few trials it draws, from their
-own pack files.
+the PNGs beside it and `summary.csv`. Every value from the data is HTML-escaped (Jinja2
+autoescape; pandas escapes its tables): results folders get shared, and a study name or
+a label reason must never run as script in the reader's browser. It works on a study
+that is still running. It reads lazily (`analysis.load.StudyTables`): the trials
+table's key, hyperparameter and label columns, then the history and samples of the few
+trials it draws, from their own pack files.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ import datetime
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import matplotlib.pyplot as plt
 import pandas as pd
 import pyarrow.compute as pc
 
 from analysis import heatmaps, regions
-from analysis.load import StudyTables
-from study.schema import HYPERPARAMETERS, TRIALS_SCHEMA
+from analysis.load import ResultsError, StudyTables
+from study.schema import HYPERPARAMETERS, LABELS, TRIALS_SCHEMA
 
-TEMPLATE = jinja2.Template(
+TEMPLATE = jinja2.Environment(autoescape=True).from_string(
     """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ganmap report: {{ studies }}</title>
 <style>
@@ -84,12 +87,13 @@ def write_report(
     row: str | None = None, col: str | None = None,
 ) -> Path:  # fmt: skip
     """Write report.html, the PNGs and summary.csv into `out_dir`; returns the HTML path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     wanted = {*REPORT_COLUMNS, x, y, row, col} & set(TRIALS_SCHEMA.names)
     trials = tables.trials(columns=[name for name in TRIALS_SCHEMA.names if name in wanted])
     if trials.empty:
-        raise ValueError("no finished trials to report on yet")
+        raise ResultsError("no finished trials to report on yet")
+    _check_trials(trials, x, y)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     if row is None and col is None:
         row, col = default_facets(trials)
     table = regions.stability_table(trials, x, y, col, row)
@@ -112,13 +116,25 @@ def write_report(
         generated=datetime.datetime.now().isoformat(timespec="seconds"),
         maps=maps,
         drilldown=drilldown(tables, typical, out),
-        summary=summary.to_html(index=False, float_format="%.3g"),
-        counts=[(f, regions.label_counts(trials, f).to_html()) for f in factors],
+        summary=_html(summary.to_html(index=False, float_format="%.3g")),
+        counts=[(f, _html(regions.label_counts(trials, f).to_html())) for f in factors],
         typical=typical_table(tables, typical),
     )
     path = out / "report.html"
     path.write_text(html)
     return path
+
+
+def _check_trials(trials: pd.DataFrame, x: str, y: str) -> None:
+    """ResultsError unless the columns the report needs are there, with known labels
+    (files written by another tool, or tampered with, may lack them)."""
+    for name in ("trial_id", "label", x, y):
+        if name in trials and trials[name].isna().any():
+            raise ResultsError(f"trials: column {name} is missing or empty in some files")
+    unknown = sorted(set(trials["label"]) - set(LABELS))
+    if unknown:
+        shown = ", ".join(repr(str(label)[:30]) for label in unknown[:3])
+        raise ResultsError(f"trials: column label holds values that are not labels: {shown}")
 
 
 def drilldown(tables: StudyTables, typical: pd.DataFrame, out: Path) -> list[dict[str, str]]:
@@ -141,7 +157,13 @@ def typical_table(tables: StudyTables, typical: pd.DataFrame) -> str:
     reasons = tables.trials(columns=["trial_id", "label_reason"], filter=chosen)
     shown = typical.merge(reasons.drop_duplicates("trial_id"), on="trial_id", how="left")
     columns = ["trial_id", "label", "label_reason", "lr_g", "lr_d", "loss"]
-    return shown[columns].to_html(index=False)
+    return _html(shown[columns].to_html(index=False))
+
+
+def _html(table: str) -> markupsafe.Markup:
+    """A table pandas wrote (its cells escaped: `to_html(escape=True)`, the default) as
+    markup the template inserts as is."""
+    return markupsafe.Markup(table)
 
 
 def _save(out: Path, name: str, figure) -> dict[str, str]:

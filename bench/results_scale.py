@@ -103,7 +103,8 @@ def synthetic_member(config, pack_id, size, evals, rng):
 
 def ingest(store: ResultsStore, packs, evals: int) -> list[float]:
     """Write every pack as a trial does, count it as the driver does; seconds per pack."""
-    progress = StudyProgress(sum(len(p.configs) for p in packs), 0)
+    steps = sum(c.steps for p in packs for c in p.configs)
+    progress = StudyProgress(sum(len(p.configs) for p in packs), 0, steps, 0)
     timings = []
     for number, pack in enumerate(packs):
         rng = np.random.default_rng(number)
@@ -112,7 +113,8 @@ def ingest(store: ResultsStore, packs, evals: int) -> list[float]:
         records, histories, samples = map(list, zip(*members))
         start = time.perf_counter()
         store.write_pack(pack.pack_id, pack_tables(records, histories, samples))
-        progress.finished(pack.pack_id, finished_metrics([r.label.label for r in records]))
+        labels = [r.label.label for r in records]
+        progress.finished(pack.pack_id, finished_metrics(labels, pack.configs[0].steps))
         timings.append(time.perf_counter() - start)
         if number % 200 == 0:
             print(f"  pack {number}/{len(packs)}: {timings[-1] * 1000:.0f} ms", flush=True)

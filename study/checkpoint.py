@@ -41,7 +41,7 @@ def restore(state, configs, population, evaluator, results, should_stop) -> tupl
     A stateful stop rule (the early stopper counts streaks) is replayed over each
     member's recorded evaluations, so it decides as it would have without the restart.
     """
-    _check_compatible(state, configs, population.g.device.type)
+    check_compatible(state, configs, population.g.device.type)
     population.load_state_dict(state["population"])
     evaluator.keep(torch.tensor(state["population"]["members"], device=population.g.device))
     evaluator.load_state_dict(state["evaluator"])
@@ -74,7 +74,7 @@ def _result_state(result) -> dict:
     }
 
 
-def _check_compatible(state: dict, configs: list[TrainConfig], device_type: str) -> None:
+def check_compatible(state: dict, configs: list[TrainConfig], device_type: str) -> None:
     """A checkpoint continues only the run it came from, on the same kind of device."""
     if state.get("format") != FORMAT:
         raise ValueError(f"checkpoint format {state.get('format')!r}; this ganmap reads {FORMAT}")

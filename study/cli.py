@@ -1,4 +1,8 @@
-"""The `ganmap` command line. Bad input exits with code 2 before anything runs or is written."""
+"""The `ganmap` command line. Bad input exits with code 2 before anything runs or is written.
+
+Exit codes (study.exits): 0 done, 2 bad input, 3 a study with trials that failed after
+their retries, 130 interrupted (Ctrl-C or SIGTERM), 1 an unexpected error.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,26 @@ import argparse
 import dataclasses
 import json
 import math
+import signal
 import statistics
 import sys
 
-import yaml
 from pydantic import ValidationError
 
 from study.config import TrainConfig, describe_keys, format_validation_error
+from study.exits import (
+    EXIT_BAD_INPUT,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    BadInput,
+    echo_value,
+    shorten,
+)
+from study.yaml_input import YamlError, load_yaml
 
-EXIT_BAD_INPUT = 2
-
-
-class BadInput(Exception):
-    """User input that cannot be run; the message names the key and what is allowed."""
+DEVICES = ("auto", "cpu", "cuda")
+SHOWN_FAILURES = 10
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, object]:
@@ -26,9 +37,15 @@ def parse_assignments(assignments: list[str]) -> dict[str, object]:
     values = {}
     for assignment in assignments:
         key, separator, text = assignment.partition("=")
+        key = key.strip()
         if not separator or not key:
-            raise BadInput(f"--set expects key=value, got {assignment!r}")
-        values[key.strip()] = yaml.safe_load(text) if text else ""
+            raise BadInput(f"--set expects key=value, got {echo_value(assignment)}")
+        if key in values:
+            raise BadInput(f"--set {key}: given twice")
+        try:
+            values[key] = load_yaml(text, f"--set {key}") if text else ""
+        except YamlError as error:
+            raise BadInput(str(error)) from None
     return values
 
 
@@ -80,13 +97,14 @@ def command_train(args: argparse.Namespace) -> int:
     if args.help_keys:
         for key, default, description in describe_keys():
             print(f"{key:16} {default:14} {description}")
-        return 0
+        return EXIT_OK
     values = parse_assignments(args.set)
     if args.seeds is not None and "seed" in values:
         raise BadInput("give seeds either with --seeds or with --set seed=..., not both")
     seeds = parse_seeds(args.seeds) if args.seeds is not None else [values.get("seed", 0)]
     configs = [build_config({**values, "seed": seed}) for seed in seeds]
     config = configs[0]
+    check_device(args.device)
     from study.labels import EarlyStopper, LabelThresholds, label_history
     from study.trainer import train
 
@@ -106,7 +124,7 @@ def command_train(args: argparse.Namespace) -> int:
         _print_one(summaries[0], args.json)
     else:
         _print_seeds(summaries, FINAL_METRICS.get(config.problem, MIXTURE_METRICS), args.json)
-    return 0
+    return EXIT_OK
 
 
 def _member_summary(result, label) -> dict:
@@ -130,6 +148,15 @@ def _print_one(summary: dict, as_json: bool) -> None:
           f"on {summary['device']}")  # fmt: skip
     print(f"label: {summary['label']['label']} (confidence {summary['label']['confidence']:.2f})")
     print(f"reason: {summary['label']['label_reason']}")
+
+
+def check_device(device: str) -> None:
+    """`--device cuda` needs a torch build with CUDA and a GPU it can see."""
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        build = "this torch build has no CUDA" if torch.version.cuda is None else "no GPU visible"
+        raise BadInput(f"--device cuda: {build} (torch {torch.__version__}); use cpu or auto")
 
 
 def _print_seeds(summaries: list[dict], metrics: tuple[str, ...], as_json: bool) -> None:
@@ -174,10 +201,13 @@ def read_spec(path: str):
 
 
 def command_validate(args: argparse.Namespace) -> int:
-    """Check a spec and say how many configurations (and Tune trials) it expands to;
-    with --thresholds, list every label threshold (the spec's values where it sets them)."""
-    from study.expand import CPU_PACK, expand, make_packs
+    """Check a spec and its output location; say how many configurations (and Tune
+    trials) it has (the size limits were checked by counting, so expanding is bounded).
+    With --thresholds, list every label threshold (the spec's values where it sets them)."""
+    from study.expand import expand, make_packs
     from study.labels import LabelThresholds
+    from study.output import check_location
+    from study.spec import CPU_PACK, SpecError
 
     if args.spec is None and not args.thresholds:
         raise BadInput("validate needs a spec (or --thresholds to list the label thresholds)")
@@ -185,10 +215,14 @@ def command_validate(args: argparse.Namespace) -> int:
     if args.thresholds:
         print_thresholds(spec.labels if spec else LabelThresholds())
         if spec is None:
-            return 0
+            return EXIT_OK
+    try:
+        check_location(spec.output_location)
+    except SpecError as error:
+        raise BadInput(str(error)) from None
     if spec.search.algorithm == "optuna":
         print(f"{args.spec}: valid; optuna proposes {spec.search.num_samples} configurations")
-        return 0
+        return EXIT_OK
     configs = expand(spec)
     size = spec.resources.pack or CPU_PACK
     packs = make_packs(configs, size)
@@ -196,7 +230,7 @@ def command_validate(args: argparse.Namespace) -> int:
         f"{args.spec}: valid; {len(configs)} configurations in {len(packs)} Tune trials "
         f"(up to {size} per trial on CPU); output {spec.output_location}"
     )
-    return 0
+    return EXIT_OK
 
 
 def print_thresholds(thresholds) -> None:
@@ -227,53 +261,120 @@ def command_relabel(args: argparse.Namespace) -> int:
     mix = ", ".join(f"{label} {count}" for label, count in sorted(done.labels.items()))
     print(f"relabeled {done.trials} trials: {done.changed} changed label; now {mix}")
     print(f"thresholds recorded in {store.uri('labels.yaml')}")
-    return 0
+    return EXIT_OK
 
 
 def command_run(args: argparse.Namespace) -> int:
     """Run a study on the embedded local Ray, or on the cluster at --address."""
-    from study.spec import SpecError
+    from study.spec import SpecError, with_output
 
     spec = read_spec(args.spec)
-    if args.output:
-        spec = spec.model_copy(update={"output": args.output})
-    from study.runner import run_study
-
     try:
-        trials = run_study(spec, address=args.address, resume=args.resume)
+        spec = with_output(spec, args.output) if args.output else spec
     except SpecError as error:
         raise BadInput(str(error)) from None
-    print(f"results: {trials} (tables: trials/, history/, samples/)")
-    return 0
+    from study.lease import LeaseHeld
+    from study.runner import run_study
+
+    before = signal.signal(signal.SIGTERM, _interrupt)  # `ray job stop`, kill: as Ctrl-C
+    try:
+        outcome = run_study(spec, address=args.address, resume=args.resume)
+    except (SpecError, LeaseHeld) as error:
+        raise BadInput(str(error)) from None
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    return run_exit(outcome, resume_command(args))
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    output = f" --output {args.output}" if args.output else ""
+    address = f" --address {args.address}" if args.address else ""
+    return f"`ganmap run {args.spec}{output}{address} --resume`"
+
+
+def run_exit(outcome, resume: str) -> int:
+    """Say how a run ended and return its exit code: 0 only when every configuration
+    has a result."""
+    counts = f"{outcome.done} of {outcome.total} done"
+    if outcome.interrupted:
+        print(f"interrupted: {counts}; finish with {resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if outcome.failed:
+        failed = len(outcome.failed)
+        print(f"incomplete: {counts}; {failed} trials failed after their retries "
+              "(each: its error, then the file with its traceback):", file=sys.stderr)  # fmt: skip
+        for line in outcome.failed[:SHOWN_FAILURES]:
+            print(f"  {line}", file=sys.stderr)
+        if len(outcome.failed) > SHOWN_FAILURES:
+            print(f"  ... and {len(outcome.failed) - SHOWN_FAILURES} more", file=sys.stderr)
+        print(f"fix the cause, then finish with {resume}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    if outcome.done < outcome.total:
+        print(f"incomplete: {counts}, no trial failed (Optuna proposed only configurations "
+              f"already done?); continue with {resume}", file=sys.stderr)  # fmt: skip
+        return EXIT_INCOMPLETE
+    print(f"done: all {outcome.total} configurations; results in {outcome.location} "
+          "(trials/, history/, samples/)")  # fmt: skip
+    return EXIT_OK
 
 
 def command_report(args: argparse.Namespace) -> int:
     """Write the stability report of one or more study outputs (works while they run)."""
     from analysis.load import ResultsError, StudyTables
     from analysis.report import write_report
+    from study.output import REPORT_FOLDER
 
-    out = args.out or f"{args.results[0].rstrip('/')}/report"
+    out = args.out or f"{args.results[0].rstrip('/')}/{REPORT_FOLDER}"
+    check_report_options(args, out)
     try:
         path = write_report(StudyTables(*args.results), out, args.x, args.y, args.row, args.col)
-    except ResultsError as error:
+    except (ResultsError, OSError) as error:
         raise BadInput(str(error)) from None
     print(f"report: {path}")
-    return 0
+    return EXIT_OK
+
+
+def check_report_options(args: argparse.Namespace, out: str) -> None:
+    """The axes and facets are hyperparameters (or d_g_ratio); --out a writable local
+    folder. Checked before anything is read or written."""
+    from analysis.regions import RATIO
+    from study.output import check_location
+    from study.schema import HYPERPARAMETERS
+    from study.spec import SpecError
+
+    allowed = (*HYPERPARAMETERS, RATIO)
+    for option in ("x", "y", "row", "col"):
+        value = getattr(args, option)
+        if value is not None and value not in allowed:
+            names = ", ".join(allowed)
+            raise BadInput(f"--{option} {echo_value(value)}: not a hyperparameter; use {names}")
+    if "://" in out:
+        raise BadInput(f"--out {echo_value(out)}: the report goes to a local folder")
+    try:
+        check_location(out)
+    except SpecError as error:
+        raise BadInput(f"--out: {error}") from None
 
 
 def command_compact(args: argparse.Namespace) -> int:
     """Fold a finished study's pack files together, or convert the old single-file layout."""
     from study.compact import ROWS_PER_FILE, compact
+    from study.lease import Lease, LeaseHeld
     from study.results import ResultsStore
 
     try:
         store = ResultsStore(args.results)
         if store.layout() == "empty":
             raise BadInput(f"{args.results}: no ganmap results (no trials/ or trials.parquet)")
-        print(f"{args.results}: {compact(store, args.rows or ROWS_PER_FILE)}")
-    except (OSError, ValueError) as error:
+        with Lease(store):  # never while a driver writes the study
+            print(f"{args.results}: {compact(store, args.rows or ROWS_PER_FILE)}")
+    except (OSError, ValueError, LeaseHeld) as error:
         raise BadInput(f"{args.results}: {error}") from None
-    return 0
+    return EXIT_OK
 
 
 def command_submit(args: argparse.Namespace) -> int:
@@ -281,15 +382,17 @@ def command_submit(args: argparse.Namespace) -> int:
     from study import jobs
 
     try:
-        job_id = jobs.submit(args.spec, args.address, args.out, args.resume)
+        job_id = jobs.submit(args.spec, args.address, args.out, args.resume, args.patience)
         print(f"submitted job {job_id}")
         if not args.wait:
-            return 0
-        final = jobs.follow(args.address, job_id)
+            return EXIT_OK
+        final, code = jobs.follow(args.address, job_id)
     except jobs.SubmitError as error:
         raise BadInput(str(error)) from None
     print(f"job {job_id}: {final}")
-    return 0 if final == "SUCCEEDED" else 1
+    if final == "SUCCEEDED":
+        return EXIT_OK
+    return code if code not in (None, EXIT_OK) else EXIT_INCOMPLETE
 
 
 def command_jobs(args: argparse.Namespace) -> int:
@@ -306,11 +409,19 @@ def command_jobs(args: argparse.Namespace) -> int:
             print("stopping" if jobs.stop(args.address, args.job) else "already finished")
     except jobs.SubmitError as error:
         raise BadInput(str(error)) from None
-    return 0
+    return EXIT_OK
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its error messages (which echo what was typed) kept short."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {shorten(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ganmap", description=__doc__)
+    parser = Parser(prog="ganmap", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser(
         "train", help="train one configuration (or its seeds, --seeds) without Ray"
@@ -323,7 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="an engine key (see --help-keys); repeatable",
     )
     train.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    train.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda")
+    train.add_argument(
+        "--device", default="auto", choices=DEVICES, help="auto (CUDA if available), cpu, cuda"
+    )
     train.add_argument("--help-keys", action="store_true", help="list every engine key")
     train.add_argument(
         "--seeds",
@@ -371,7 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
         "compact", help="fold a finished study's files together; convert the old layout"
     )
     compact.add_argument("results", help="a study output folder or URI")
-    compact.add_argument("--rows", type=int, help="rows per compacted file (default 2,000,000)")
+    compact.add_argument(
+        "--rows", type=positive, help="rows per compacted file (default 2,000,000)"
+    )
     compact.set_defaults(handler=command_compact)
     address_help = "the cluster's dashboard, e.g. http://127.0.0.1:8265"
     submit = commands.add_parser("submit", help="submit a study to a Ray cluster as a Ray Job")
@@ -380,6 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--out", help="results folder or URI every node can reach (s3://...)")
     submit.add_argument("--wait", action="store_true", help="follow the logs until it ends")
     submit.add_argument("--resume", action="store_true", help="finish an interrupted study")
+    submit.add_argument(
+        "--patience", type=positive, default=300,
+        help="seconds to wait for the cluster's job agent to start (default 300)",
+    )  # fmt: skip
     submit.set_defaults(handler=command_submit)
     for name, text in (("jobs", "list the cluster's jobs"), ("status", "a job's status"),
                        ("stop", "stop a job")):  # fmt: skip
@@ -391,13 +510,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{echo_value(text)} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; bad input and interrupts end with their exit codes (study.exits)."""
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
     except BadInput as error:
-        print(f"ganmap: error: {error}", file=sys.stderr)
+        print(f"ganmap: error: {shorten(str(error))}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("ganmap: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

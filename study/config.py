@@ -7,9 +7,12 @@ Every engine key lives here, with its default and a one-line description that
 from __future__ import annotations
 
 import difflib
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from study.exits import echo_value
 
 Problem = Literal["ring8", "grid25", "dirac", "digits"]
 Loss = Literal["minimax", "nonsaturating", "wasserstein", "hinge", "least_squares"]
@@ -39,19 +42,25 @@ MEMBER_KEYS = ("lr_g", "lr_d", "reg_weight", "beta1", "beta2", "seed")
 class TrainConfig(BaseModel):
     """One GAN configuration: problem, model, loss, regularizer and schedule."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     problem: Problem = Field("ring8", description="data problem: ring8, grid25, dirac, digits")
     radius: float | None = Field(
         None,
         gt=0,
+        le=1000,
         description="ring8 radius (2.0), grid25 spacing scale (1.0), dirac start distance (0.5)",
     )
-    std: float | None = Field(None, gt=0, description="mixture component std (0.02 / 0.05)")
+    std: float | None = Field(
+        None, gt=0, le=1000, description="mixture component std (0.02 / 0.05)"
+    )
     loss: Loss = Field("nonsaturating", description="adversarial loss pair")
     regularizer: Regularizer = Field("none", description="discriminator regularizer")
     reg_weight: float | None = Field(
-        None, ge=0, description="regularizer weight (default: the regularizer's usual value)"
+        None,
+        ge=0,
+        le=1e6,
+        description="regularizer weight (default: the regularizer's usual value)",
     )
     unroll_steps: int = Field(0, ge=0, le=50, description="Unrolled-GAN D steps (0 = off)")
     lr_g: float = Field(1e-3, gt=0, le=10, description="generator learning rate")
@@ -64,9 +73,11 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(
         256, ge=1, le=65536, description="samples per update (packs of `pac` when pac > 1)"
     )
-    steps: int = Field(2000, ge=1, description="generator updates in the run")
-    eval_every: int = Field(100, ge=1, description="generator updates between evaluations")
-    eval_samples: int = Field(2500, ge=10, description="samples per evaluation")
+    steps: int = Field(2000, ge=1, le=10_000_000, description="generator updates in the run")
+    eval_every: int = Field(
+        100, ge=1, le=10_000_000, description="generator updates between evaluations"
+    )
+    eval_samples: int = Field(2500, ge=10, le=1_000_000, description="samples per evaluation")
     z_dim: int = Field(16, ge=1, le=4096, description="latent dimension")
     hidden_dim: int = Field(128, ge=1, le=8192, description="hidden units per layer, G and D")
     hidden_layers: int = Field(3, ge=0, le=16, description="hidden layers in G and D")
@@ -89,7 +100,18 @@ class TrainConfig(BaseModel):
     pac: int = Field(
         1, ge=1, le=16, description="PacGAN packing: D judges this many samples jointly"
     )
-    seed: int = Field(0, ge=0, description="seed of initial weights and every random draw")
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="seed of initial weights and every random draw"
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value, info):
+        """true/false are not numbers (pydantic would read them as 1 and 0)."""
+        annotation = cls.model_fields[info.field_name].annotation
+        if isinstance(value, bool) and {int, float} & {annotation, *get_args(annotation)}:
+            raise PydanticCustomError("bool_number", "a number is expected, not true/false")
+        return value
 
     @model_validator(mode="after")
     def _resolve_reg_weight(self) -> TrainConfig:
@@ -148,5 +170,5 @@ def format_validation_error(
         elif not item["loc"]:  # a rule across keys: its message names them
             lines.append(item["msg"].removeprefix("Value error, "))
         else:
-            lines.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
+            lines.append(f"{key}: {item['msg']} (got {echo_value(item.get('input'))})")
     return "\n".join(lines)

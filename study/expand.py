@@ -18,9 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from study.config import TrainConfig
-from study.spec import Domain, StudySpec
-
-CPU_PACK, GPU_PACK = 8, 256
+from study.spec import CPU_PACK, GPU_PACK, Domain, StudySpec
 
 
 def trial_id(config: TrainConfig) -> str:

@@ -20,6 +20,7 @@ from study.spec import SpecError, load_spec
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHIPPED = ("study", "analysis", "pyproject.toml")
+PATIENCE_S = 300.0  # how long submit waits for a starting cluster's job agent
 
 
 class SubmitError(ValueError):
@@ -63,8 +64,15 @@ def stage(spec_path: str) -> Path:
     return folder
 
 
-def submit(spec_path: str, address: str, output: str | None = None, resume: bool = False) -> str:
-    """Validate locally, then submit the study as a Ray Job; returns the job id."""
+def submit(
+    spec_path: str, address: str, output: str | None = None, resume: bool = False,
+    patience_s: float = PATIENCE_S, echo=print,
+) -> str:  # fmt: skip
+    """Validate locally, then submit the study as a Ray Job; returns the job id.
+
+    A cluster that just started may have no job agent yet: submit waits for one up to
+    `patience_s` seconds, saying so.
+    """
     try:
         spec = load_spec(spec_path)
     except SpecError as error:
@@ -85,23 +93,33 @@ def submit(spec_path: str, address: str, output: str | None = None, resume: bool
     folder = stage(spec_path)
     runtime_env = {"working_dir": str(folder), "env_vars": _forwarded_env()}
     try:
-        return _submit_when_ready(jobs, entrypoint, runtime_env)
+        return submit_when_ready(jobs, entrypoint, runtime_env, patience_s, echo)
     except Exception as error:  # e.g. ray.exceptions.AuthenticationError: a wrong token
         raise SubmitError(f"the cluster at {address} refused the job: {error}") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _submit_when_ready(jobs, entrypoint: str, runtime_env: dict, patience_s: float = 30.0):
-    """Submit; a cluster that just started may have no job agent yet, so retry that."""
+def submit_when_ready(
+    jobs, entrypoint: str, runtime_env: dict, patience_s: float, echo=print, poll_s: float = 2.0
+) -> str:
+    """Submit; while the cluster has no job agent yet, wait and retry up to `patience_s`."""
     deadline = time.monotonic() + patience_s
+    said = False
     while True:
         try:
             return jobs.submit_job(entrypoint=entrypoint, runtime_env=runtime_env)
         except RuntimeError as error:
-            if "No available agent" not in str(error) or time.monotonic() > deadline:
+            if "No available agent" not in str(error):
                 raise
-            time.sleep(1.0)
+            if time.monotonic() + poll_s > deadline:
+                raise RuntimeError(
+                    f"no job agent started within {patience_s:g} s (--patience): {error}"
+                ) from None
+            if not said:
+                echo(f"waiting for the cluster's job agent to start (up to {patience_s:g} s)...")
+                said = True
+            time.sleep(poll_s)
 
 
 def _forwarded_env() -> dict[str, str]:
@@ -111,8 +129,9 @@ def _forwarded_env() -> dict[str, str]:
     return {name: os.environ[name] for name in names if name in os.environ}
 
 
-def follow(address: str, job_id: str, echo=print) -> str:
-    """Stream a job's logs until it ends; returns its final status."""
+def follow(address: str, job_id: str, echo=print) -> tuple[str, int | None]:
+    """Stream a job's logs until it ends; returns its final status and its driver's exit
+    code (ganmap's exit codes; None where Ray does not know it)."""
     import asyncio
 
     jobs = client(address)
@@ -122,7 +141,8 @@ def follow(address: str, job_id: str, echo=print) -> str:
             echo(lines.rstrip("\n"))
 
     asyncio.run(tail())
-    return str(jobs.get_job_status(job_id).value)
+    info = jobs.get_job_info(job_id)
+    return str(info.status.value), getattr(info, "driver_exit_code", None)
 
 
 def list_jobs(address: str) -> list[tuple[str, str, str]]:

@@ -133,8 +133,8 @@ class LabelThresholds(BaseModel):
         "distance is <= this; a cycle that decays less is oscillating, whatever its size",
     )  # fmt: skip
     dirac_orbit: float = Field(
-        0.3, gt=0, description="Dirac: a cycle keeps its distance steady, std/mean in the "
-        "window <= this; noise around the equilibrium varies more (Rayleigh: 0.52)",
+        0.3, gt=0, description="Dirac: a cycle's points lie on one ellipse around the "
+        "equilibrium, RMS conic residual <= this; noise around it fits none (0.4 and more)",
     )  # fmt: skip
     dirac_at_rest: float = Field(
         1e-4, gt=0, lt=1, description="Dirac: at the equilibrium below this x the initial distance"
@@ -157,6 +157,10 @@ class EarlyStopping(BaseModel):
     min_stop_fraction: float = Field(
         0.2, ge=0, le=1, description="no early stop before this share of the step budget"
     )
+    collapse_quality: float = Field(
+        0.05, ge=0, le=1, description="a complete collapse stops a member only when it holds "
+        "still and this share of its samples is high quality",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -220,15 +224,21 @@ def _judged(e: Evidence, t: LabelThresholds) -> Evidence:
     return e
 
 
-def terminal_failure(e: Evidence, loss: str, t: LabelThresholds) -> bool:
-    """Whether the label would be a terminal failure (diverged, vanishing or complete
-    collapse), deciding only the signatures that precede the others: what the early
-    stopper asks at every evaluation, at a fraction of a full labeling's cost."""
+def terminal_failure(e: Evidence, loss: str, t: LabelThresholds, rule: EarlyStopping) -> bool:
+    """Whether the run is in a failure it does not come back from: diverged, vanishing,
+    or a complete collapse that holds still with samples at least `rule.collapse_quality`
+    sharp (a blurry or hopping blob early in a run often spreads out later: measured in
+    docs/label_validation.md). Decides only these signatures: what the early stopper
+    asks at every evaluation, at a fraction of a full labeling's cost."""
     e = _judged(e, t)
     if diverged(e, t).holds or vanishing(e, loss, t).holds:
         return True
     collapse = collapsed(e, t)
-    return collapse.holds and collapse.kind == "complete"
+    still = e.median("sample_drift") <= t.converged_drift and (
+        not e.has_modes or e.median("mass_shift") <= t.converged_shift
+    )
+    sharp = e.median("high_quality") >= rule.collapse_quality
+    return collapse.holds and collapse.kind == "complete" and still and sharp
 
 
 def decide(e: Evidence, loss: str, t: LabelThresholds) -> Label:
@@ -493,13 +503,19 @@ def _dirac_decay(e: Evidence) -> float:
     return late / early if early > 0 else math.nan
 
 
-def _dirac_variation(e: Evidence) -> float:
-    """Std over mean of the distance in the window. On a cycle it is steady (an elliptic
-    orbit swings a little); iterates jittering around the equilibrium (instance noise)
-    have roughly Rayleigh-distributed distances, whose std/mean is 0.52."""
-    distance = e.window("dist_equilibrium")
-    mean = float(distance.mean())
-    return float(distance.std()) / mean if mean > 0 else 0.0
+def _dirac_orbit_misfit(e: Evidence) -> float:
+    """How far the window's (theta, psi) points are from one ellipse centred on the
+    equilibrium: the RMS residual of the least-squares conic a theta^2 + b theta psi +
+    c psi^2 = 1 (0 on a linear cycle, even an eccentric one). Iterates jittering around
+    the equilibrium (instance noise) fit no ellipse: their residual is 0.4 and more."""
+    theta, psi = e.window("theta"), e.window("psi")
+    if theta.size < 4 or theta.size != psi.size:
+        return math.inf
+    terms = np.stack([theta**2, theta * psi, psi**2], axis=1)
+    if not np.isfinite(terms).all() or np.abs(terms).max() == 0:
+        return math.inf
+    coefficients, *_ = np.linalg.lstsq(terms, np.ones(theta.size), rcond=None)
+    return float(np.sqrt(np.mean((terms @ coefficients - 1.0) ** 2)))
 
 
 def _dirac_converged(e: Evidence, t: LabelThresholds) -> Finding:
@@ -507,12 +523,12 @@ def _dirac_converged(e: Evidence, t: LabelThresholds) -> Finding:
     moving only irregularly (noise, as instance noise leaves)."""
     start, end = e.dirac_start, e.median("dist_equilibrium")
     ratio = end / start if start > 0 else math.nan
-    decay, variation = _dirac_decay(e), _dirac_variation(e)
-    settled = decay <= t.dirac_decay or ratio <= t.dirac_at_rest or variation > t.dirac_orbit
+    decay, misfit = _dirac_decay(e), _dirac_orbit_misfit(e)
+    settled = decay <= t.dirac_decay or ratio <= t.dirac_at_rest or misfit > t.dirac_orbit
     reason = (
         f"distance to equilibrium {start:.3g} -> {end:.3g} ({ratio:.2g}x; converged needs "
         f"<= {t.dirac_converged:g}x), late/early in the window {decay:.2g} (shrinking: <= "
-        f"{t.dirac_decay:g}), std/mean {variation:.2g} (a cycle: <= {t.dirac_orbit:g})"
+        f"{t.dirac_decay:g}), off one ellipse by {misfit:.2g} (a cycle: <= {t.dirac_orbit:g})"
     )
     return Finding(ratio <= t.dirac_converged and settled, reason)
 
@@ -520,19 +536,19 @@ def _dirac_converged(e: Evidence, t: LabelThresholds) -> Finding:
 def _dirac_orbit(e: Evidence, t: LabelThresholds) -> Finding:
     """A regular orbit that does not decay, whatever its size (Mescheder et al. 2018)."""
     start, end = e.dirac_start, e.median("dist_equilibrium")
-    decay, variation = _dirac_decay(e), _dirac_variation(e)
+    decay, misfit = _dirac_decay(e), _dirac_orbit_misfit(e)
     moving = e.median("sample_drift")
     at_rest = end <= t.dirac_at_rest * start
     holds = (
         decay > t.dirac_decay
-        and variation <= t.dirac_orbit
+        and misfit <= t.dirac_orbit
         and moving >= t.dirac_moving
         and not at_rest
     )
     reason = (
         f"orbit does not decay: distance {start:.3g} -> {end:.3g}, late/early in the window "
-        f"{decay:.2g} (> {t.dirac_decay:g}), std/mean {variation:.2g} (<= {t.dirac_orbit:g}), "
-        f"theta keeps moving ({moving:.2g})"
+        f"{decay:.2g} (> {t.dirac_decay:g}), on one ellipse (off by {misfit:.2g}, <= "
+        f"{t.dirac_orbit:g}), theta keeps moving ({moving:.2g})"
     )
     return Finding(holds, reason)
 
@@ -560,7 +576,7 @@ class EarlyStopper:
 
     def __call__(self, member: int, history: list[dict]) -> bool:
         e = Evidence.from_history(history, self.t.window, self.t.window_share)
-        terminal = terminal_failure(e, self.losses[member], self.t)
+        terminal = terminal_failure(e, self.losses[member], self.t, self.rule)
         self.streaks[member] = self.streaks.get(member, 0) + 1 if terminal else 0
         late_enough = history[-1]["step"] >= self.rule.min_stop_fraction * self.budgets[member]
         stop = late_enough and self.streaks[member] >= self.rule.patience

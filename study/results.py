@@ -8,6 +8,8 @@ Layout of an output folder (schema version 3; a local path or any pyarrow URI, e
     history/<pack_id>.parquet one row per configuration per evaluation (HISTORY_SCHEMA)
     samples/<pack_id>.parquet final generated samples (SAMPLES_SCHEMA)
     tune/                     Ray Tune's storage (population checkpoints)
+    optuna.journal            an Optuna study's journal (study.optuna_study)
+    lease/<token>.json        the running driver's lease (study.lease)
 
 A finished trial writes its pack's files, each to a hidden temporary name that is then
 moved into place, the trials file last: a pack is committed once its trials file
@@ -49,7 +51,8 @@ from study.schema import (
 CHECKPOINT_FILE, CHECKPOINT_INDEX = "population.pt", "pack.json"
 COMPACT_PREFIX = "compact-"
 PACKS_KEY, VERSION_KEY = b"ganmap.packs", b"ganmap.schema_version"
-STUDY_FILE = "study.json"
+STUDY_FILE, SPEC_FILE, JOURNAL_FILE = "study.json", "spec.yaml", "optuna.journal"
+TUNE_FOLDER, LEASE_FOLDER = "tune", "lease"
 OLD_TABLES = tuple(f"{name}.parquet" for name in TABLES)  # schema version 2: one file each
 COMPRESSION = "zstd"
 
@@ -179,6 +182,12 @@ class ResultsStore:
         with self.fs.open_output_stream(temporary) as stream:
             stream.write(data)
         self.fs.move(temporary, self.path(name))
+
+    def top_names(self) -> list[str]:
+        """Names at the top of the store, hidden ones (".", temporary files) left out."""
+        selector = pafs.FileSelector(self.root, allow_not_found=True)
+        names = [info.base_name for info in self.fs.get_file_info(selector)]
+        return sorted(name for name in names if not name.startswith("."))
 
     def read_bytes(self, name: str) -> bytes:
         with self.fs.open_input_stream(self.path(name)) as stream:
@@ -312,7 +321,7 @@ class ResultsStore:
         A checkpoint whose index is unreadable, or whose state file's size differs from
         the index's, was cut short (its writer died while copying it) and is ignored.
         """
-        selector = pafs.FileSelector(self.path("tune"), recursive=True, allow_not_found=True)
+        selector = pafs.FileSelector(self.path(TUNE_FOLDER), recursive=True, allow_not_found=True)
         sizes = {self.name(info.path): info.size for info in self.fs.get_file_info(selector)}
         latest: dict[str, tuple[int, str]] = {}
         for name in sizes:

@@ -3,9 +3,13 @@
 Grid and random studies are expanded in the driver, packed into populations of
 configurations that share structure, and each pack is one Tune trial that trains it
 with the engine. Optuna studies let Tune's OptunaSearch propose one configuration per
-trial. Each trial writes its pack's Parquet files itself (`study.results`); the driver
-never reads them: it learns what is done from the file names, and counts progress from
-what trials report.
+trial, from an Optuna study kept in the output (`study.optuna_study`). Each trial
+writes its pack's Parquet files itself (`study.results`); the driver never reads them:
+it learns what is done from the file names, and counts progress from what trials report.
+
+`run_study` holds the output's lease (`study.lease`) while it runs and returns a
+`StudyOutcome`: how many configurations are done, which trials failed and where their
+errors are, whether it was interrupted. The CLI turns that into an exit code.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import importlib.metadata
 import io
 import json
 import os
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,31 +33,42 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "30")
+# Ctrl-C is ganmap's: Tune's own handler would advise `Tuner.restore`, the wrong advice.
+os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
 
 import logging  # noqa: E402
 
 import ray  # noqa: E402
-import yaml  # noqa: E402
+from pyarrow import fs as pafs  # noqa: E402
 from ray import tune  # noqa: E402
 
 from study import checkpoint  # noqa: E402
 from study.config import TrainConfig  # noqa: E402
+from study.exits import shorten  # noqa: E402
 from study.expand import Pack, expand, make_packs, pack_size, trial_id  # noqa: E402
 from study.labels import EarlyStopper, EarlyStopping, LabelThresholds, label_history  # noqa: E402
-from study.progress import StudyProgress, finished_metrics  # noqa: E402
+from study.lease import Lease  # noqa: E402
+from study.optuna_study import OptunaJournal  # noqa: E402
+from study.output import check_location, check_output, prepare_output  # noqa: E402
+from study.progress import StudyProgress, finished_metrics, make_view  # noqa: E402
 from study.relabel import LABELS_FILE, study_thresholds  # noqa: E402
 from study.results import (  # noqa: E402
     CHECKPOINT_FILE,
     CHECKPOINT_INDEX,
-    OldLayout,
+    TUNE_FOLDER,
     ResultsStore,
     pack_tables,
 )
 from study.schema import RunRecord, TrialRecord, score  # noqa: E402
-from study.spec import SpecError, StudySpec  # noqa: E402
+from study.spec import StudySpec  # noqa: E402
 
-# ganmap's Parquet replaces Tune's per-trial result files, whose absence Tune would report.
+# ganmap's Parquet replaces Tune's per-trial result files, whose absence Tune would report;
+# ganmap reports failed trials itself, naming their error files (which hold the traceback).
 logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+logging.getLogger("ray.tune.execution.tune_controller").setLevel(logging.CRITICAL)
+logging.getLogger("ray.tune.tune").setLevel(logging.CRITICAL)
+# Ray's token authentication stays on (its default); its notice on every start does not.
+logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
@@ -68,16 +85,21 @@ class TrialContext:
 
 
 def connect(address: str | None) -> None:
-    """Join a cluster at `address`, or start an embedded local Ray bound to loopback."""
+    """Join a cluster at `address`, or start an embedded local Ray bound to loopback.
+
+    ray.init installs its own SIGTERM handler (`sys.exit(15)`); the caller's comes back
+    once Ray is up, so that SIGTERM ends a study as an interrupt does.
+    """
     if ray.is_initialized():
         return
+    handler = signal.getsignal(signal.SIGTERM)
+    quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
     if address:
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, **quiet)
     else:  # "local": always a new instance, never a cluster that happens to run here
-        ray.init(
-            address="local", include_dashboard=False, _node_ip_address="127.0.0.1",
-            log_to_driver=False,
-        )  # fmt: skip
+        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
+    if threading.current_thread() is threading.main_thread() and handler is not None:
+        signal.signal(signal.SIGTERM, handler)
 
 
 def train_and_write(
@@ -88,6 +110,8 @@ def train_and_write(
     Every `checkpoint_every_s` seconds, at the next evaluation, the population's state
     goes to Tune as a trial checkpoint; a retried trial (its worker died) continues from
     the last one, and a first attempt from `saved`, a checkpoint an earlier run left.
+    A checkpoint that cannot be loaded is set aside and the pack starts over; the
+    trial's next report carries a `warning` saying so, which the driver shows.
     """
     import torch
 
@@ -97,15 +121,17 @@ def train_and_write(
     rule = context.early_stopping
     stopper = EarlyStopper([c.loss for c in configs], budgets, context.thresholds, rule)
     device = "cuda" if context.use_gpu and torch.cuda.is_available() else "cpu"
-    resume_from = restored_state(device, context.location, saved)
+    resume_from, warning = restored_state(configs, device, context.location, saved)
     last_checkpoint = time.monotonic()
 
     def report(step: int, results, snapshot) -> None:
-        nonlocal last_checkpoint
+        nonlocal last_checkpoint, warning
         live = sum(r.steps_run == step and not r.stopped_early for r in results)
         latest = [r.history[-1] for r in results if r.history]
-        metrics = {"step": step, "members": len(configs), "live": live}
+        metrics = {"step": step, "budget": configs[0].steps, "members": len(configs), "live": live}
         metrics["score"] = max(score(row) for row in latest)
+        if warning:
+            metrics["warning"], warning = warning, None
         if len(configs) == 1:  # what an Optuna metric may name
             metrics |= {f"final_{k}": float(v) for k, v in latest[0].items() if numeric(k, v)}
         every = context.checkpoint_every_s
@@ -132,7 +158,7 @@ def train_and_write(
     ]
     tables = pack_tables(records, [r.history for r in results], [r.samples for r in results])
     ResultsStore(context.location).write_pack(pack_id, tables)
-    return finished_report(records)
+    return finished_report(records, configs[0].steps)
 
 
 def member_record(context: TrialContext, result, provisional, where: dict) -> TrialRecord:
@@ -155,15 +181,19 @@ def numeric(name: str, value) -> bool:
     return name != "step" and isinstance(value, (int, float))
 
 
-def finished_report(records: list[TrialRecord]) -> dict:
+def finished_report(records: list[TrialRecord], budget: int) -> dict:
     """A finished trial's last report: label counts (for progress) and its best score;
     a one-configuration trial also reports its numeric columns (what Optuna may optimize)."""
-    summary = finished_metrics([record.label.label for record in records])
+    summary = finished_metrics([record.label.label for record in records], budget)
     summary["score"] = max(score(record.final) for record in records)
     if len(records) == 1:
-        row = records[0].row()
-        summary |= {k: v for k, v in row.items() if isinstance(v, (int, float))}
+        summary |= numeric_columns(records[0].row())
     return summary
+
+
+def numeric_columns(row: dict) -> dict:
+    """A trials row's numbers (score, final diagnostics, hyperparameters)."""
+    return {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def now() -> datetime.datetime:
@@ -182,21 +212,50 @@ def report_with_checkpoint(metrics: dict, state: dict, pack_id: str) -> None:
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
-def restored_state(device: str, location: str, saved: str | None) -> dict | None:
-    """The state to continue from: this trial's last checkpoint when Tune retries it,
-    else `saved` (a path in the study's store), else None (start from scratch)."""
+def restored_state(
+    configs: list[TrainConfig], device: str, location: str, saved: str | None
+) -> tuple[dict | None, str | None]:
+    """The state to continue from, and a warning for the user or None.
+
+    This trial's last checkpoint when Tune retries it, else `saved` (a path in the
+    study's store), else None: start from scratch.
+    """
     retry = tune.get_checkpoint()
     if retry is not None:
-        with retry.as_directory() as folder:
-            state = checkpoint.load(os.path.join(folder, CHECKPOINT_FILE))
-    elif saved is not None:
-        state = checkpoint.load(io.BytesIO(ResultsStore(location).read_bytes(saved)))
-    else:
-        return None
-    if state["device_type"] != device:  # random streams differ between device types
-        print(f"checkpoint taken on {state['device_type']}, trial on {device}: starting over")
-        return None
-    return state
+        return read_checkpoint(retry.filesystem, f"{retry.path}/{CHECKPOINT_FILE}", configs, device)
+    if saved is not None:
+        store = ResultsStore(location)
+        return read_checkpoint(store.fs, store.path(saved), configs, device)
+    return None, None
+
+
+def read_checkpoint(
+    fs: pafs.FileSystem, path: str, configs: list[TrainConfig], device: str
+) -> tuple[dict | None, str | None]:
+    """A population checkpoint that continues `configs` on `device`, and a warning or None.
+
+    One taken on another device type is not used (random streams differ between device
+    types) and stays. One that cannot be loaded (corrupt, truncated, of another format
+    or of other configurations) is set aside, renamed to `<name>.unreadable-<time>` and
+    never deleted, so that the pack starts over instead of failing on it forever.
+    """
+    with fs.open_input_file(path) as source:  # I/O errors fail the trial: Tune retries it
+        data = source.read()
+    try:
+        state = checkpoint.load(io.BytesIO(data))
+        if not isinstance(state, dict) or "device_type" not in state:
+            raise ValueError("not a ganmap population checkpoint")
+        if state["device_type"] != device:
+            taken = state["device_type"]
+            return None, f"checkpoint {path} taken on {taken}, trial on {device}: starting over"
+        checkpoint.check_compatible(state, configs, device)
+    except Exception as error:  # torch, zip and pickle errors, KeyError, ValueError...
+        aside = f"{path}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}"
+        fs.move(path, aside)
+        first = (str(error).strip().splitlines() or [""])[0].split(". ")[0]  # not torch's advice
+        reason = shorten(f"{type(error).__name__}: {first}", width=120, lines=1)
+        return None, f"checkpoint {path} unreadable ({reason}): set aside as {aside}; starting over"
+    return state, None
 
 
 def run_pack(tune_config: dict, packs: dict[str, Pack], context: TrialContext) -> None:
@@ -206,9 +265,24 @@ def run_pack(tune_config: dict, packs: dict[str, Pack], context: TrialContext) -
 
 
 def run_suggestion(tune_config: dict, context: TrialContext) -> None:
-    """Tune trainable of Optuna studies: the one configuration Optuna proposed."""
+    """Tune trainable of Optuna studies: the one configuration Optuna proposed.
+
+    A configuration already done (Optuna may propose one again) is not trained again:
+    its stored result is reported, so Optuna learns it, and progress counts nothing.
+    """
     config = TrainConfig(**context.fixed, **tune_config)
-    tune.report(train_and_write([config], trial_id(config), context))
+    done = done_report(ResultsStore(context.location), config)
+    tune.report(done or train_and_write([config], trial_id(config), context))
+
+
+def done_report(store: ResultsStore, config: TrainConfig) -> dict | None:
+    """For a configuration already done, the report that tells Optuna its stored result
+    and progress nothing new (no configurations); None if it has no result yet."""
+    name = f"trials/{trial_id(config)}.parquet"  # an Optuna trial's pack is its trial
+    if not store.exists(name):
+        return None
+    (row,) = store.read_trials_file(name).to_pylist()
+    return {**finished_metrics([], config.steps), **numeric_columns(row)}
 
 
 def versions() -> dict[str, str]:
@@ -223,59 +297,72 @@ def versions() -> dict[str, str]:
 
 
 class Progress(tune.Callback):
-    """Counts what trials report into a StudyProgress and prints a line per finished trial."""
+    """Feeds what trials report into a StudyProgress and its view; shows trials' warnings.
 
-    def __init__(self, progress: StudyProgress, echo):
-        self.progress, self.echo = progress, echo
+    `after_trial` runs when a trial finishes (the Optuna journal saves itself then).
+    """
+
+    def __init__(self, progress: StudyProgress, view, after_trial=None):
+        self.progress, self.view, self.after_trial = progress, view, after_trial
+
+    def __getstate__(self) -> dict:
+        """Nothing: Tune pickles its callbacks into tuner.pkl for Tuner.restore, which
+        ganmap never uses (`--resume` reads the results), and a live view cannot be."""
+        return {}
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
+        if "warning" in result:
+            self.view.note(f"warning: {result['warning']}")
         if "finished" not in result:
             self.progress.evaluated(trial.trial_id, result)
+            self.view.update(self.progress)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self.progress.finished(trial.trial_id, trial.last_result)
-        self.echo(self.progress.line(sum(t.status == "RUNNING" and t is not trial for t in trials)))
+        self.view.update(self.progress)
+        if self.after_trial is not None:
+            self.after_trial()
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        self.echo(f"trial {trial.trial_id} failed after its retries: see {trial.local_path}")
+        self.progress.errored(trial.trial_id)
+        self.view.note(f"a trial failed after its retries: {trial.path}/error.txt")
+        self.view.update(self.progress)
 
 
-def prepare_output(store: ResultsStore, spec: StudySpec, resume: bool) -> None:
-    """Check the output folder against the spec; on resume, clear what dead trials left."""
-    resolved = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
-    if store.layout() == "single-file":
-        raise SpecError(str(OldLayout(store.location)))
-    if store.exists("spec.yaml"):
-        if not resume:
-            raise SpecError(
-                f"{store.location} already holds study results: pass --resume to finish "
-                "them, or choose another output"
-            )
-        if store.read_bytes("spec.yaml").decode() != resolved:
-            raise SpecError(f"--resume: the spec differs from {store.location}/spec.yaml")
-        store.remove_stray_files()
-    else:
-        store.write_bytes("spec.yaml", resolved.encode())
-
-
-def pending_packs(configs: list[TrainConfig], size: int, store: ResultsStore) -> list[Pack]:
-    """The packs still to run. What is done comes from the file names of finished packs:
-    a pack's id is a hash of its members' trial ids, so the study's own packs name them.
+def pending_packs(packs: list[Pack], size: int, store: ResultsStore) -> list[Pack]:
+    """The study's packs (`make_packs(configs, size)`) still to run. What is done comes
+    from the file names of finished packs: a pack's id is a hash of its members' trial
+    ids, so the study's own packs name them.
 
     Packs are cut at fixed boundaries, so with an unchanged pack size every pack is
     either done or pending as a whole; otherwise the pending configurations are repacked.
     """
-    packs = make_packs(configs, size)
     members = {p.pack_id: set(p.trial_ids) for p in packs}
     done = store.completed_ids(members)
     if all(ids <= done or done.isdisjoint(ids) for ids in members.values()):
         return [p for p in packs if done.isdisjoint(members[p.pack_id])]
-    return make_packs([c for c in configs if trial_id(c) not in done], size)
+    rest = [c for p in packs for c, tid in zip(p.configs, p.trial_ids) if tid not in done]
+    return make_packs(rest, size)
 
 
-def build_tuner(spec: StudySpec, store: ResultsStore, echo) -> tune.Tuner | None:
-    """The Tuner for what is left of the study, or None when nothing is."""
-    has_gpu = ray.cluster_resources().get("GPU", 0) > 0
+@dataclass
+class StudyOutcome:
+    """How a run of a study ended; the CLI turns it into an exit code."""
+
+    location: str
+    total: int  # configurations in the study
+    done: int  # configurations with a result, before this run and in it
+    failed: list[str]  # per trial that failed after its retries: what it held, its error file
+    interrupted: bool = False
+
+
+def cluster_has_gpu() -> bool:
+    return ray.cluster_resources().get("GPU", 0) > 0
+
+
+def trial_context(spec: StudySpec, store: ResultsStore, echo) -> tuple[TrialContext, dict]:
+    """What every trial gets, and the resources each asks for (no GPUs if there are none)."""
+    has_gpu = cluster_has_gpu()
     if spec.resources.gpus > 0 and not has_gpu:
         echo("no GPU in the cluster: trials run on CPU")
     resources = {"cpu": spec.resources.cpus, "gpu": spec.resources.gpus if has_gpu else 0.0}
@@ -285,39 +372,117 @@ def build_tuner(spec: StudySpec, store: ResultsStore, echo) -> tune.Tuner | None
         spec.name, store.location, thresholds, spec.early_stopping,
         resources["gpu"] > 0, dict(spec.fixed), spec.resources.checkpoint_every_s,
     )  # fmt: skip
-    run_config = tune.RunConfig(
+    return context, resources
+
+
+def run_config(spec: StudySpec, store: ResultsStore, callbacks: list) -> tune.RunConfig:
+    return tune.RunConfig(
         name=f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}",
-        storage_path=store.uri("tune"),
+        storage_path=store.uri(TUNE_FOLDER),
         failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+        callbacks=callbacks,
         verbose=0,
     )
-    if spec.search.algorithm == "optuna":
-        done = store.completed_ids()
-        remaining = spec.search.num_samples - len(done)
-        total = spec.search.num_samples
-        trainable = tune.with_parameters(run_suggestion, context=context)
-        param_space = {key: optuna_domain(domain) for key, domain in spec.space.items()}
-        tune_config = tune.TuneConfig(
-            search_alg=optuna_search(spec), num_samples=max(remaining, 0), reuse_actors=True
-        )
-    else:
-        configs = expand(spec)
-        total, size = len(configs), pack_size(spec, has_gpu)
-        packs = with_checkpoints(pending_packs(configs, size, store), store, echo)
-        remaining = sum(len(pack.configs) for pack in packs.values())
-        trainable = tune.with_parameters(run_pack, packs=packs, context=context)
-        param_space = {"pack": tune.grid_search(sorted(packs))}
-        tune_config = tune.TuneConfig(reuse_actors=True)
+
+
+def fit(tuner: tune.Tuner, store: ResultsStore, held) -> list[str]:
+    """Run the Tuner; per trial that failed after its retries, what it `held` (a function
+    of the trial's config), its error and where Tune wrote the error."""
+    failed = []
+    for result in tuner.fit():
+        if result.error is None:
+            continue
+        cause = str(result.error).strip().splitlines()[-1] if str(result.error).strip() else ""
+        where = result.path or ""
+        if where.startswith(store.root.rstrip("/") + "/"):
+            where = store.uri(store.name(where))
+        line = shorten(f"{held(result.config)}: {cause}", width=160, lines=1)
+        failed.append(f"{line}\n    {where}/error.txt")
+    return failed
+
+
+def run_packs(spec: StudySpec, store: ResultsStore, study: list[Pack], size: int, echo):
+    """Run the pending packs of a grid or random study (`study`: all its packs, of
+    `size`); the failed trials' lines."""
+    context, resources = trial_context(spec, store, echo)
+    packs = with_checkpoints(pending_packs(study, size, store), store, echo)
+    remaining = sum(len(pack.configs) for pack in packs.values())
+    total = sum(len(pack.configs) for pack in study)
     echo(f"study {spec.name}: {total} configurations, {total - remaining} done, {remaining} to run")
     store.write_study_info(spec.name, total)
-    if remaining <= 0:
-        return None
-    run_config.callbacks = [Progress(StudyProgress(total, total - remaining), echo)]
-    return tune.Tuner(
-        tune.with_resources(trainable, resources),
-        param_space=param_space, tune_config=tune_config, run_config=run_config,
-    )  # fmt: skip
+    if not packs:
+        return []
+    budget = sum(c.steps for pack in study for c in pack.configs)
+    left = sum(c.steps for pack in packs.values() for c in pack.configs)
+    progress = StudyProgress(total, total - remaining, budget, budget - left)
+    view = make_view(spec.name, progress, echo)
+    try:
+        trainable = tune.with_parameters(run_pack, packs=packs, context=context)
+        tuner = tune.Tuner(
+            tune.with_resources(trainable, resources),
+            param_space={"pack": tune.grid_search(sorted(packs))},
+            tune_config=tune.TuneConfig(reuse_actors=True),
+            run_config=run_config(spec, store, [Progress(progress, view)]),
+        )
+        sizes = {pack_id: len(pack.configs) for pack_id, pack in packs.items()}
+        return fit(tuner, store, lambda c: f"pack {c['pack']} ({sizes[c['pack']]} configurations)")
+    finally:
+        view.close()
+
+
+IDLE_ROUNDS = 3  # Optuna rounds in a row without a new configuration before giving up
+
+
+def run_optuna(spec: StudySpec, store: ResultsStore, echo) -> list[str]:
+    """Run an Optuna study until it has num_samples results, continuing its Optuna study
+    from the output. Optuna may propose a configuration that is done (TPE over a small
+    discrete space does), which is not trained again: rounds repeat until num_samples,
+    or IDLE_ROUNDS in a row add nothing. The failed trials' lines."""
+    from ray.tune.search.optuna import OptunaSearch
+
+    context, resources = trial_context(spec, store, echo)
+    total = spec.search.num_samples
+    store.write_study_info(spec.name, total)
+    param_space = {key: optuna_domain(domain) for key, domain in spec.space.items()}
+    journal = OptunaJournal(spec, store, OptunaSearch.convert_search_space(param_space))
+    steps = typical_steps(spec)
+    done = len(store.completed_ids())
+    echo(f"study {spec.name}: {total} configurations, {done} done, {total - done} to run")
+    progress = StudyProgress(total, done, total * steps, done * steps)
+    view = make_view(spec.name, progress, echo) if done < total else None
+    idle = 0  # rounds in a row that added no configuration
+    try:
+        while done < total:
+            searcher = OptunaSearch(
+                metric=spec.search.metric, mode=spec.search.mode, sampler=journal.sampler(),
+                storage=journal.storage, study_name=journal.study.study_name,
+            )  # fmt: skip
+            trainable = tune.with_parameters(run_suggestion, context=context)
+            callbacks = [Progress(progress, view, after_trial=journal.save)]
+            tuner = tune.Tuner(
+                tune.with_resources(trainable, resources), param_space=param_space,
+                tune_config=tune.TuneConfig(search_alg=searcher, num_samples=total - done),
+                run_config=run_config(spec, store, callbacks),
+            )  # fmt: skip
+            failed = fit(tuner, store, lambda c: trial_id(TrainConfig(**spec.fixed, **c)))
+            before, done = done, len(store.completed_ids())
+            idle = idle + 1 if done == before else 0
+            if failed or idle >= IDLE_ROUNDS:
+                return failed
+        return []
+    finally:
+        journal.close()
+        if view is not None:
+            view.close()
+
+
+def typical_steps(spec: StudySpec) -> int:
+    """The step budget of an Optuna configuration (the middle of a searched range)."""
+    domain = spec.space.get("steps")
+    if domain is None:
+        return TrainConfig(**spec.fixed).steps
+    return int(sum(domain.values) / len(domain.values))
 
 
 def with_checkpoints(packs: list[Pack], store: ResultsStore, echo) -> dict[str, Pack]:
@@ -345,12 +510,6 @@ def optuna_domain(domain):
     return tune.randint(low, high + 1)
 
 
-def optuna_search(spec: StudySpec):
-    from ray.tune.search.optuna import OptunaSearch
-
-    return OptunaSearch(metric=spec.search.metric, mode=spec.search.mode, seed=spec.search.seed)
-
-
 def leave_ray_working_dir() -> None:
     """A Ray Job's driver standing in the job's working_dir package moves to its own folder.
 
@@ -361,16 +520,54 @@ def leave_ray_working_dir() -> None:
         os.chdir(tempfile.mkdtemp(prefix="ganmap-driver-"))
 
 
-def run_study(spec: StudySpec, address: str | None = None, resume: bool = False, echo=print):
-    """Run (or finish, with `resume`) a study; returns its output location."""
+def run_study(
+    spec: StudySpec, address: str | None = None, resume: bool = False, echo=print
+) -> StudyOutcome:
+    """Run (or finish, with `resume`) a study while holding its output's lease.
+
+    Bad input (the output, the spec against what is there, a lease held by a live
+    driver) raises SpecError or LeaseHeld before anything is written. An interrupt
+    (KeyboardInterrupt: Ctrl-C, or SIGTERM as the CLI maps it) ends the run: the outcome
+    says how much is done, and `--resume` finishes it.
+    """
     store = ResultsStore(spec.output_location)  # resolved before the driver may move
-    prepare_output(store, spec, resume)
-    leave_ray_working_dir()
-    connect(address)
-    tuner = build_tuner(spec, store, echo)
-    if tuner is not None:
-        grid = tuner.fit()
-        failed = [result for result in grid if result.error is not None]
-        if failed:
-            echo(f"{len(failed)} trials failed after their retries; --resume runs them again")
-    return store.location
+    check_location(store.location)
+    lease = Lease(store)
+    lease.check()  # a live driver is named first, whatever else is wrong
+    check_output(store, spec, resume)
+    configs = None if spec.search.algorithm == "optuna" else expand(spec)
+    with lease:
+        prepare_output(store, spec, resume)
+        leave_ray_working_dir()
+        failed, interrupted, packs = [], False, None
+        try:
+            connect(address)
+            if configs is None:
+                failed = run_optuna(spec, store, echo)
+            else:
+                size = pack_size(spec, cluster_has_gpu())
+                packs = make_packs(configs, size)
+                failed = run_packs(spec, store, packs, size, echo)
+        except KeyboardInterrupt:
+            interrupted = True
+        except SystemExit as stop:  # SIGTERM while ray.init ran: Ray's handler exits
+            if stop.code != signal.SIGTERM:
+                raise
+            interrupted = True
+        total, done = count_done(spec, store, configs, packs)
+    return StudyOutcome(store.location, total, done, failed, interrupted)
+
+
+def count_done(
+    spec: StudySpec, store: ResultsStore, configs: list[TrainConfig] | None,
+    packs: list[Pack] | None,
+) -> tuple[int, int]:  # fmt: skip
+    """(configurations in the study, those with a result), from the result files' names
+    (read from the files only where packs other than `packs` wrote them)."""
+    if configs is None:
+        return spec.search.num_samples, min(len(store.completed_ids()), spec.search.num_samples)
+    if packs is None:  # interrupted before the packs were made: read the files' trial ids
+        return len(configs), len(store.completed_ids() & {trial_id(c) for c in configs})
+    known = {p.pack_id: p.trial_ids for p in packs}
+    ids = {tid for p in packs for tid in p.trial_ids}
+    return len(configs), len(store.completed_ids(known) & ids)

@@ -38,12 +38,15 @@ ROOT = Path(__file__).parent.parent
 @pytest.fixture(scope="session")
 def quick_study(tmp_path_factory) -> Path:
     """The README's main job, run as a user runs it (`ganmap run search_spaces/quick.yaml`),
-    in a subprocess with its own embedded Ray; returns the output folder."""
+    in a subprocess with its own embedded Ray; returns the output folder. What it printed
+    is kept beside it, in run.log. RAY_AUTH_MODE is left unset, as a user leaves it: token
+    authentication is on by Ray's default (with this session's RAY_AUTH_TOKEN)."""
     out = tmp_path_factory.mktemp("quick") / "quick"
     command = [sys.executable, "-m", "study.cli", "run", "search_spaces/quick.yaml",
                "--output", str(out)]  # fmt: skip
+    env = {name: value for name, value in os.environ.items() if name != "RAY_AUTH_MODE"}
     process = subprocess.Popen(
-        command, cwd=ROOT, start_new_session=True, text=True,
+        command, cwd=ROOT, start_new_session=True, text=True, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -52,5 +55,6 @@ def quick_study(tmp_path_factory) -> Path:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+    (out.parent / "run.log").write_text(output)
     assert process.returncode == 0, output
     return out

@@ -1,7 +1,11 @@
-"""Population checkpoints: a run resumed from a snapshot equals the run never interrupted."""
+"""Population checkpoints: a run resumed from a snapshot equals the run never interrupted;
+one that cannot continue its pack is set aside."""
+
+import io
 
 import pytest
 import torch
+from pyarrow import fs as pafs
 
 from study import checkpoint
 from study.config import TrainConfig
@@ -84,3 +88,68 @@ def test_checkpoint_of_other_configurations_is_refused(tmp_path):
     other = [TrainConfig(**{**TINY, **STEPS}, lr_g=0.1, seed=7)]
     with pytest.raises(ValueError, match="other configurations"):
         train(other, resume_from=state)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A real checkpoint of TINY's first member at step 20, and its configs."""
+    folder = tmp_path_factory.mktemp("saved")
+    members = [TrainConfig(**TINY)]
+    snapshot_at(20, members, None, folder)
+    return members, (folder / "population.pt").read_bytes()
+
+
+def unusable(members, data):
+    """Checkpoints a pack cannot continue from: each gives the bytes of its file."""
+    other = [TrainConfig(**{**TINY, "lr_g": 5e-4})]
+    return {
+        "garbage": b"these bytes are no checkpoint" * 10,
+        "truncated": data[: len(data) // 2],
+        "foreign format": _saved({"format": 99, "step": 20}),
+        "not a dict": _saved(torch.zeros(3)),
+        "other configurations": _saved({**checkpoint.load(_buffer(data)),
+                                        "configs": [c.model_dump() for c in other]}),
+    }  # fmt: skip
+
+
+def _buffer(data: bytes):
+    return io.BytesIO(data)
+
+
+def _saved(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+CASES = ["garbage", "truncated", "foreign format", "not a dict", "other configurations"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_an_unusable_checkpoint_is_set_aside_never_deleted(saved, tmp_path, case):
+    from study.runner import read_checkpoint  # here: the runner imports Ray
+
+    members, data = saved
+    content = unusable(members, data)[case]
+    path = tmp_path / "population.pt"
+    path.write_bytes(content)
+    state, warning = read_checkpoint(pafs.LocalFileSystem(), str(path), members, "cpu")
+    # The pack starts over (no state), with a warning naming where the file went...
+    assert state is None and "set aside as" in warning
+    (aside,) = tmp_path.glob("population.pt.unreadable-*")
+    # ...renamed, its bytes intact, never deleted.
+    assert not path.exists() and aside.read_bytes() == content and str(aside) in warning
+
+
+def test_a_usable_checkpoint_is_read_and_one_of_another_device_kept(saved, tmp_path):
+    from study.runner import read_checkpoint  # here: the runner imports Ray
+
+    members, data = saved
+    path = tmp_path / "population.pt"
+    path.write_bytes(data)
+    state, warning = read_checkpoint(pafs.LocalFileSystem(), str(path), members, "cpu")
+    # The pack's own checkpoint continues it.
+    assert state["step"] == 20 and warning is None
+    # Taken on CPU, asked for on CUDA: not used (streams differ by device), but kept.
+    state, warning = read_checkpoint(pafs.LocalFileSystem(), str(path), members, "cuda")
+    assert state is None and "taken on cpu, trial on cuda" in warning and path.exists()

@@ -15,6 +15,7 @@ import yaml
 
 from analysis.load import load
 from study import checkpoint
+from study.lease import Lease, LeaseHeld
 from study.results import ResultsStore
 
 PORT = 5055  # outside Ray's worker ports (10002-19999)
@@ -80,6 +81,8 @@ def test_study_writes_to_s3_and_analysis_reads_it_back(s3, tmp_path):
     assert {"spec.yaml", "study.json"} <= names
     assert any(name.startswith("tune/") for name in names)
     assert not any(".tmp-" in name for name in names)
+    # The driver's lease was released: nothing of it is left in the bucket.
+    assert not any(name.startswith("lease") for name in names)
     # ...and analysis reads them back from the s3:// URI.
     results = load(SPEC["output"])
     assert len(results.trials) == 2 and results.trials.trial_id.is_unique
@@ -89,3 +92,18 @@ def test_study_writes_to_s3_and_analysis_reads_it_back(s3, tmp_path):
     (saved,) = store.pack_checkpoints().values()
     state = checkpoint.load(io.BytesIO(store.read_bytes(saved)))
     assert state["step"] == 100 and len(state["configs"]) == 2
+
+
+def test_the_lease_works_on_object_storage(s3):
+    """Two drivers on one s3:// study: the second is refused, naming the first."""
+    store = ResultsStore("s3://ganmap-test/studies/leased")
+    with Lease(store, heartbeat_s=0.1) as first:
+        with pytest.raises(LeaseHeld, match=f"pid {os.getpid()} on host"):
+            Lease(ResultsStore("s3://ganmap-test/studies/leased")).acquire()
+        time.sleep(0.5)
+        # The holder's heartbeat goes on in the bucket; the refused driver left nothing.
+        held = s3.get_file_info(pafs.FileSelector("ganmap-test/studies/leased/lease"))
+        assert [info.base_name for info in held] == [f"{first.token}.json"]
+    # Released: the next driver gets it.
+    with Lease(ResultsStore("s3://ganmap-test/studies/leased")):
+        pass

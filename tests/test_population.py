@@ -46,19 +46,44 @@ EXTRAS = [
 ]
 
 
-@pytest.mark.parametrize("extra", EXTRAS, ids=lambda e: "-".join(map(str, e.values())) or "plain")
-def test_member_alone_equals_member_in_population(extra):
-    """Batched matmuls round differently for K=1 and K=3 (~1e-7); that must not grow.
+# Linear critic losses: D's loss is linear in its scores, so some of D's gradients are zero
+# in exact arithmetic and float32 leaves rounding residue (~4e-9) whose value depends on
+# the order of the sums (K=1 and K=3 batched kernels differ). Adam (eps 1e-8) turns such
+# a residue into a step of about a tenth of the learning rate: the member drifts from its
+# lone twin by ~1e-3 relative in 40 steps (bench/member_equivalence.py measures it).
+LINEAR_CRITIC = [dict(loss="hinge"), dict(regularizer="weight_clip", loss="wasserstein", d_steps=5)]
+SMOOTH = [extra for extra in EXTRAS if extra not in LINEAR_CRITIC] + [
+    dict(loss="hinge", optimizer="sgd")  # no Adam: the same residue stays at rounding level
+]
 
-    (Spectral norm with the hinge loss is left out on purpose: SN keeps D's outputs near
-    +-1, where the hinge kinks, so a 1e-7 rounding difference can flip a sample's branch.)
-    """
+
+def ids(extra: dict) -> str:
+    return "-".join(map(str, extra.values())) or "plain"
+
+
+def assert_alone_equals_in_population(extra: dict, rel: float, abs: float) -> None:
     population = train(configs(**extra))
     for member, config in zip(population, configs(**extra)):
         (alone,) = train([config])
-        # Every diagnostic of every evaluation agrees to float tolerance.
         for in_population, by_itself in zip(member.history, alone.history):
-            assert numeric(in_population) == pytest.approx(numeric(by_itself), rel=1e-3, abs=1e-5)
+            assert numeric(in_population) == pytest.approx(numeric(by_itself), rel=rel, abs=abs)
+
+
+@pytest.mark.parametrize("extra", SMOOTH, ids=ids)
+def test_member_alone_equals_member_in_population(extra):
+    """Same seed streams, same arithmetic up to the order of float32 sums (~1e-7), and
+    nothing amplifies it: every diagnostic of every evaluation agrees to 1e-5 (measured:
+    at most 7e-7). (Spectral norm with the hinge loss is left out: SN keeps D's outputs
+    near +-1, where the hinge kinks, so a 1e-7 difference can flip a sample's branch.)"""
+    assert_alone_equals_in_population(extra, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("extra", LINEAR_CRITIC, ids=ids)
+def test_member_alone_stays_close_to_member_in_population_with_linear_critic_losses(extra):
+    """Adam amplifies the rounding residue of gradients that are zero in exact arithmetic
+    (see LINEAR_CRITIC): the same run to 5e-2 relative in 40 steps (measured: 5e-3), not
+    to float precision. A real difference (another seed, another stream) is O(1)."""
+    assert_alone_equals_in_population(extra, rel=5e-2, abs=1e-3)
 
 
 @pytest.mark.parametrize("extra", EXTRAS[:4], ids=["plain", "gp", "r1-unroll", "noise"])

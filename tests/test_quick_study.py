@@ -43,3 +43,19 @@ def test_quick_study_maps_more_than_one_label(quick_study):
     labels = ds.dataset(quick_study / "trials").to_table().column("label").to_pylist()
     # A real map: the healthy band converges and something else fails.
     assert "converged" in labels and len(set(labels)) >= 3
+
+
+def test_quick_study_tells_the_user_what_matters_and_nothing_of_rays(quick_study):
+    """A clean run exits 0 (the fixture asserts it) and says so, in lines that fit."""
+    printed = (quick_study.parent / "run.log").read_text()
+    lines = printed.splitlines()
+    # Progress lines (stdout is not a terminal here) fit 80 columns and never say "nan".
+    progress = [line for line in lines if line.startswith("[")]
+    assert progress and all(len(line) <= 80 and "nan" not in line for line in progress)
+    # It ends saying that every configuration has its result, and where.
+    assert lines[-1] == (
+        f"done: all 64 configurations; results in {quick_study} (trials/, history/, samples/)"
+    )
+    # Ray's start-up messages and its token notice stay out (token auth is still on).
+    assert "Token authentication" not in printed and "Started a local Ray" not in printed
+    assert "INFO" not in printed and "WARNING" not in printed

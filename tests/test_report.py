@@ -1,5 +1,6 @@
 """The report from a real study: files written, HTML self-contained, images load in Chromium."""
 
+import dataclasses
 import os
 import re
 import shutil
@@ -11,8 +12,10 @@ import pytest
 
 from analysis.load import ResultsError, load
 from study.cli import main
+from study.results import ResultsStore, pack_tables
 
 from .conftest import ROOT
+from .test_results import history, record
 
 ARTIFACTS = Path(os.environ.get("GANMAP_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 
@@ -87,3 +90,36 @@ def test_report_opens_in_headless_chromium_with_every_image_loaded(report, tmp_p
     shot = [browser, *CHROMIUM_FLAGS, *profile, "--window-size=1280,2400"]
     subprocess.run([*shot, f"--screenshot={screenshot}", url], capture_output=True, timeout=120)
     assert screenshot.stat().st_size > 10_000
+
+
+SCRIPT = "<script>document.title='pwned'</script>"
+
+
+def test_values_from_the_data_are_escaped_in_the_report(tmp_path):
+    """A results folder is data from whoever shared it: its study name and label reasons
+    must reach the HTML as text, never as markup."""
+    records = [record(tid, "p1", lr=lr) for tid, lr in (("a", 1e-3), ("b", 2e-3))]
+    records = [
+        dataclasses.replace(
+            r, study=SCRIPT, label=dataclasses.replace(r.label, label_reason=f"{SCRIPT} reason")
+        )
+        for r in records
+    ]
+    tables = pack_tables(records, [history() for _ in records], [[[0.0, 1.0]] for _ in records])
+    ResultsStore(str(tmp_path / "study")).write_pack("p1", tables)
+    assert main(["report", str(tmp_path / "study"), "--out", str(tmp_path / "report")]) == 0
+    html = (tmp_path / "report" / "report.html").read_text()
+    # The script appears only escaped: in the title and heading (Jinja2 escapes quotes
+    # too), and as a label reason in the typical-trials table (pandas' escaping).
+    assert SCRIPT not in html and "<script>document" not in html
+    assert html.count("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;") == 2
+    assert "<td>&lt;script&gt;document.title='pwned'&lt;/script&gt; reason</td>" in html
+    # The page's own script (its image counter) is the only script element.
+    assert html.count("<script>") == 1
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        url = (tmp_path / "report" / "report.html").resolve().as_uri()
+        profile = [f"--user-data-dir={tmp_path / 'profile'}"]
+        dom = subprocess.run([chromium(), *CHROMIUM_FLAGS, *profile, "--dump-dom", url],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+        # In a browser, nothing from the data ran: the title is still the report's.
+        assert "<title>ganmap report: &lt;script&gt;" in dom.stdout, dom.stderr[-2000:]

@@ -281,8 +281,24 @@ def test_pending_packs_skip_finished_packs_named_by_their_files(tmp_path):
     records = [record(trial_id(c), second.pack_id) for c in second.configs]
     store.write_pack(second.pack_id, pack_tables(records, [history()] * 2, [[], []]))
     # Same pack size: the finished pack is known by its name; the others run as they were.
-    pending = pending_packs(configs, 2, store)
+    pending = pending_packs(make_packs(configs, 2), 2, store)
     assert [p.pack_id for p in pending] == [first.pack_id, third.pack_id]
     # Another pack size: the finished configurations are read and the rest repacked.
-    (repacked,) = pending_packs(configs, 4, store)
+    (repacked,) = pending_packs(make_packs(configs, 4), 4, store)
     assert list(repacked.configs) == [*first.configs, *third.configs]
+
+
+def test_an_optuna_configuration_done_before_reports_its_stored_result(tmp_path):
+    from study.expand import trial_id
+    from study.runner import done_report
+
+    config = TrainConfig(lr_g=1e-3)
+    store = ResultsStore(str(tmp_path))
+    # Not done yet: it is to be trained.
+    assert done_report(store, config) is None
+    tid = trial_id(config)
+    store.write_pack(tid, pack_tables([record(tid, tid)], [history()], [[]]))
+    report = done_report(store, config)
+    # Done: Optuna is told its stored score, and progress counts no new configuration.
+    assert report["finished"] == 1 and report["members"] == 0
+    assert report["score"] == pytest.approx(8 / 8 * 0.9) and report["lr_g"] == 1e-3

@@ -1,20 +1,28 @@
-"""Interrupt a real `ganmap run` mid-study, resume it: every configuration exactly once."""
+"""Interrupt a real `ganmap run` mid-study, resume it: every configuration exactly once.
+The interrupted driver exits 130 saying how to finish; while it runs, a second driver is
+refused; an Optuna study killed mid-search continues the same search to num_samples."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import psutil
 import pyarrow.dataset as ds
 import pytest
 import torch
 import yaml
+from optuna.storages.journal import JournalFileBackend
 
+import study.runner  # noqa: F401  (imported once here: the in-process refusals below are fast)
+from study.cli import main
 from study.expand import expand, trial_id
+from study.optuna_study import JOURNAL, STUDY_NAME
 from study.results import ResultsStore
 from study.schema import MODE_COUNTS
 from study.spec import parse_spec
@@ -56,27 +64,47 @@ def rows(out: Path, table: str):
     return ds.dataset(out / table).to_table().to_pandas()
 
 
+def wait_for_rows(driver, out: Path, count: int, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and driver.poll() is None:
+        done = rows(out, "trials")
+        if done is not None and len(done) >= count:
+            return
+        time.sleep(0.2)
+
+
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
-def test_interrupted_run_resumes_without_duplicates_or_recomputation(tmp_path, how):
+def test_interrupted_run_resumes_without_duplicates_or_recomputation(tmp_path, how, capsys):
     """Ctrl-C, or a driver that dies outright (SIGKILL: no clean-up of its own)."""
     spec_path, out = tmp_path / "spec.yaml", tmp_path / "out"
     spec_path.write_text(yaml.safe_dump({**SPEC, "output": str(out)}))
     expected = sorted(trial_id(c) for c in expand(parse_spec({**SPEC, "output": str(out)})))
     first = ganmap("run", str(spec_path))
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and first.poll() is None:
-            done = rows(out, "trials")
-            if done is not None and len(done) >= 2:
-                break
-            time.sleep(0.5)
+        wait_for_rows(first, out, 2)
+        if how == signal.SIGINT:
+            for again in ([], ["--resume"]):  # a second driver, plain or resuming
+                assert main(["run", str(spec_path), *again]) == 2
+                # Refused, naming the driver that holds the study.
+                assert (
+                    f"in use by another ganmap driver: pid {first.pid}" in capsys.readouterr().err
+                )
         first.send_signal(how)
-        first.wait(timeout=120)
+        output, _ = first.communicate(timeout=120)
     finally:
         stop(first)  # also ends the embedded Ray a killed driver leaves behind
     before = rows(out, "trials")
     # The interruption landed mid-study: some configurations done, not all.
     assert before is not None and 2 <= len(before) < len(expected)
+    if how == signal.SIGINT:
+        # Exit 130 and one line saying how far it got and how to finish; no Tune advice.
+        assert first.returncode == 130, output
+        said = re.search(
+            r"interrupted: (\d+) of 9 done; finish with `ganmap run (\S+) --resume`", output
+        )
+        assert said is not None and 2 <= int(said.group(1)) <= len(before), output
+        assert said.group(2) == str(spec_path) and "Tuner.restore" not in output
+        assert not (out / "lease").exists()  # the lease was released
 
     second = ganmap("run", str(spec_path), "--resume")
     try:
@@ -95,6 +123,7 @@ def test_interrupted_run_resumes_without_duplicates_or_recomputation(tmp_path, h
     kept = after.set_index("trial_id").loc[before.trial_id]
     assert kept.wall_time_s.tolist() == pytest.approx(before.wall_time_s.tolist())
     assert f"{len(before)} done" in output
+    assert "done: all 9 configurations" in output
 
 
 CHECKPOINTED = {
@@ -179,3 +208,42 @@ def test_killed_mid_pack_continues_from_its_population_checkpoint(tmp_path, vict
         saved = saved.drop(columns=["study", "trial_id", "pack_id", *MODE_COUNTS])
         expected = pd.DataFrame(result.history).reindex(columns=saved.columns)
         pd.testing.assert_frame_equal(saved.reset_index(drop=True), expected, check_dtype=False)
+
+
+OPTUNA = {
+    "name": "optuna_resumable",
+    "fixed": dict(problem="ring8", hidden_dim=16, hidden_layers=1, batch_size=64, steps=300,
+                  eval_every=100, eval_samples=200),
+    "space": {"lr_g": {"loguniform": [1e-4, 1e-2]}, "lr_d": {"loguniform": [1e-4, 1e-2]}},
+    "search": {"algorithm": "optuna", "num_samples": 6, "seed": 0},
+}  # fmt: skip
+
+
+def test_an_optuna_study_killed_midway_continues_its_search_to_num_samples(tmp_path):
+    spec_path, out = tmp_path / "spec.yaml", tmp_path / "out"
+    spec_path.write_text(yaml.safe_dump({**OPTUNA, "output": str(out)}))
+    first, second = ganmap("run", str(spec_path)), None
+    try:
+        wait_for_rows(first, out, 3)
+        stop(first)  # SIGKILL, mid-search
+        before = rows(out, "trials")
+        # Killed halfway, with its Optuna study (trials, sampler history) in the output.
+        assert 3 <= len(before) < 6 and (out / JOURNAL).exists()
+        second = ganmap("run", str(spec_path), "--resume")
+        output, _ = second.communicate(timeout=300)
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+    assert second.returncode == 0, output
+    after = rows(out, "trials")
+    # num_samples distinct configurations, the first run's kept as they were...
+    assert len(after) == 6 and after.trial_id.is_unique
+    assert set(before.trial_id) <= set(after.trial_id)
+    assert len(set(zip(after.lr_g, after.lr_d))) == 6
+    # ...and one Optuna study in the output knows every one of them as complete.
+    storage = optuna.storages.JournalStorage(JournalFileBackend(str(out / JOURNAL)))
+    study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    searched = {(t.params["lr_g"], t.params["lr_d"]) for t in complete}
+    assert searched == set(zip(after.lr_g, after.lr_d))

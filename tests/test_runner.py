@@ -1,10 +1,18 @@
-"""End to end on a real local Ray (2 CPUs): specs in, Parquet out (issue: runner)."""
+"""End to end on a real local Ray (2 CPUs): specs in, Parquet out, honest exit codes."""
+
+import json
+from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
 import ray
+import yaml
 
 from analysis.load import load
+from study.cli import main
+from study.expand import expand, make_packs
+from study.output import prepare_output
+from study.results import CHECKPOINT_FILE, CHECKPOINT_INDEX, ResultsStore
 from study.runner import run_study
 from study.spec import SpecError, parse_spec
 
@@ -110,3 +118,55 @@ def test_optuna_search_runs_through_tune(tmp_path):
     assert len(trials) == 3 and trials.trial_id.is_unique
     assert trials.lr_g.between(1e-4, 1e-2).all() and set(trials.loss) <= {"minimax", "hinge"}
     assert trials.score.between(0, 1).all()
+
+
+def spec_file(tmp_path, name, **overrides) -> Path:
+    """A spec written as a user writes one (for `ganmap run` in this module's Ray)."""
+    data = {"name": name, "fixed": {**TINY_FIXED, "steps": 100}, "space": {"lr_g": [1e-3]},
+            "output": str(tmp_path / name), **overrides}  # fmt: skip
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_trials_that_fail_after_their_retries_exit_3_naming_them(tmp_path, capsys):
+    path = spec_file(tmp_path, "failing", resources={"max_failures": 1})
+    (tmp_path / "failing").mkdir()
+    (tmp_path / "failing" / "history").write_text("a file where the history folder goes")
+    # Every attempt fails on writing its results: the study cannot complete.
+    assert main(["run", str(path)]) == 3
+    err = capsys.readouterr().err
+    assert "incomplete: 0 of 1 done; 1 trials failed after their retries" in err
+    # The failed trial is named with its error, and with the file that holds its traceback.
+    (pack,) = make_packs(expand(parse_spec(yaml.safe_load(path.read_text()))), 8)
+    assert f"pack {pack.pack_id} (1 configurations): FileExistsError" in err
+    (error_file,) = [Path(line.strip()) for line in err.splitlines() if line.endswith("error.txt")]
+    assert "FileExistsError" in error_file.read_text()
+    assert f"finish with `ganmap run {path} --resume`" in err
+
+
+def test_a_corrupt_checkpoint_is_set_aside_and_resume_completes(tmp_path, capsys):
+    path = spec_file(tmp_path, "corrupt", space={"lr_g": [5e-4, 2e-3]}, resources={"pack": 2})
+    spec = parse_spec(yaml.safe_load(path.read_text()))
+    store = ResultsStore(spec.output_location)
+    prepare_output(store, spec, resume=False)  # as a first run leaves its output
+    (pack,) = make_packs(expand(spec), 2)
+    # A checkpoint of the pack, complete by its index, whose bytes are no checkpoint.
+    folder = tmp_path / "corrupt" / "tune" / "corrupt-1" / "run_pack_0" / "checkpoint_000000"
+    folder.mkdir(parents=True)
+    garbage = b"not a checkpoint " * 100
+    (folder / CHECKPOINT_FILE).write_bytes(garbage)
+    index = {"pack_id": pack.pack_id, "step": 50, "bytes": len(garbage)}
+    (folder / CHECKPOINT_INDEX).write_text(json.dumps(index))
+    # The resumed study completes, exit 0, instead of failing on it forever...
+    assert main(["run", str(path), "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "1 unfinished trials continue from their checkpoints" in out
+    assert "unreadable (UnpicklingError: Weights only load failed)" in out
+    assert "starting over" in out
+    # ...the checkpoint is set aside, renamed with its bytes, never deleted...
+    (aside,) = folder.glob(f"{CHECKPOINT_FILE}.unreadable-*")
+    assert aside.read_bytes() == garbage and not (folder / CHECKPOINT_FILE).exists()
+    # ...and the pack started over: both configurations trained from step 0.
+    trials = load(str(tmp_path / "corrupt")).trials
+    assert len(trials) == 2 and trials.resumed_from_step.isna().all()

@@ -1,0 +1,43 @@
+"""How every `ganmap` command ends: its exit codes, and bad input as one exception.
+
+A command returns one of the codes below; the CLI's `main` turns `BadInput` into a
+short message on stderr and EXIT_BAD_INPUT, and an interrupt into EXIT_INTERRUPTED.
+Messages echo what the user gave, so `shorten` bounds every line of them: a huge or
+hostile value never floods the terminal.
+"""
+
+from __future__ import annotations
+
+import reprlib
+
+EXIT_OK = 0  # done: every configuration of the study has a result
+EXIT_ERROR = 1  # an unexpected error (a bug): Python's traceback
+EXIT_BAD_INPUT = 2  # bad input (spec, option, output, a study in use); nothing ran
+EXIT_INCOMPLETE = 3  # the study ran, but trials failed after their retries
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
+
+MAX_LINE, MAX_LINES = 500, 20  # room for paths and lists of allowed values, not for floods
+
+
+class BadInput(Exception):
+    """Input that cannot be run; the message names the key and what is allowed."""
+
+
+def shorten(text: str, width: int = MAX_LINE, lines: int = MAX_LINES) -> str:
+    """`text` with each line cut to `width` characters and at most `lines` lines."""
+    kept = [line if len(line) <= width else line[: width - 3] + "..." for line in text.splitlines()]
+    if len(kept) > lines:
+        kept = [*kept[: lines - 1], f"... ({len(kept) - lines + 1} more lines)"]
+    return "\n".join(kept)
+
+
+_REPR = reprlib.Repr()  # attributes, not keywords: Python 3.10 and 3.11 have no keywords
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict = 3, 4, 4
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = 40
+
+
+def echo_value(value: object, width: int = 60) -> str:
+    """A value as the user wrote it, for an error message: a repr bounded in size and
+    cost (reprlib never walks more than a few items of a big or nested value)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."

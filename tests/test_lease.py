@@ -1,0 +1,139 @@
+"""One driver per study: the output's lease refuses a second driver, names the first, is
+taken over when stale, and is released whatever ends the run (on S3: test_object_store)."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from study.lease import FOLDER, Lease, LeaseHeld
+from study.results import ResultsStore
+
+
+def lease_file(folder, name, **fields):
+    """A lease as another driver would have written it."""
+    holder = {"pid": 1, "host": "elsewhere", "token": name, "started": time.time(),
+              "heartbeat": time.time(), **fields}  # fmt: skip
+    (folder / FOLDER).mkdir(parents=True, exist_ok=True)
+    (folder / FOLDER / f"{name}.json").write_text(json.dumps(holder))
+
+
+def test_a_second_driver_is_refused_and_told_who_holds_the_study(tmp_path):
+    store = ResultsStore(str(tmp_path / "out"))
+    with Lease(store):
+        second = Lease(store)
+        with pytest.raises(LeaseHeld) as refused:
+            second.acquire()
+        # The refusal names the holder: this process, on this host.
+        message = str(refused.value)
+        assert f"pid {os.getpid()} on host {socket.gethostname()}" in message
+        assert "in use by another ganmap driver" in message
+        # The refused driver left nothing behind: only the holder's lease file.
+        assert len(list((tmp_path / "out" / FOLDER).iterdir())) == 1
+        with pytest.raises(LeaseHeld):
+            second.check()
+    # Released: the lease folder and the output the lease alone created are gone...
+    assert not (tmp_path / "out").exists()
+    # ...and the next driver gets the study.
+    with Lease(store):
+        assert len(list((tmp_path / "out" / FOLDER).iterdir())) == 1
+
+
+def test_the_lease_is_released_when_the_run_fails(tmp_path):
+    store = ResultsStore(str(tmp_path))
+    with pytest.raises(RuntimeError), Lease(store):
+        raise RuntimeError("a bug in the run")
+    # No lease left: the next driver is not refused.
+    assert not (tmp_path / FOLDER).exists()
+    Lease(store).check()
+
+
+def test_a_live_lease_of_another_host_is_respected(tmp_path):
+    lease_file(tmp_path, "other", heartbeat=time.time() - 5)
+    with pytest.raises(LeaseHeld, match="pid 1 on host elsewhere.*last heartbeat 5 s ago"):
+        Lease(ResultsStore(str(tmp_path)), stale_after_s=60).acquire()
+    # The other driver's lease is untouched.
+    assert (tmp_path / FOLDER / "other.json").exists()
+
+
+def test_a_silent_lease_is_taken_over_after_the_timeout(tmp_path):
+    lease_file(tmp_path, "old", heartbeat=time.time() - 61)
+    with Lease(ResultsStore(str(tmp_path)), stale_after_s=60) as lease:
+        # The stale lease was removed; this driver holds the study.
+        assert [p.name for p in (tmp_path / FOLDER).iterdir()] == [f"{lease.token}.json"]
+
+
+def test_a_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lease_file(tmp_path, "killed", pid=dead.pid, host=socket.gethostname(),
+               pid_ns=os.readlink("/proc/self/ns/pid"))  # fmt: skip
+    # Its heartbeat is fresh, but its driver is gone (SIGKILL): no need to wait.
+    with Lease(ResultsStore(str(tmp_path)), stale_after_s=3600) as lease:
+        assert [p.name for p in (tmp_path / FOLDER).iterdir()] == [f"{lease.token}.json"]
+
+
+def test_a_dead_pid_in_another_pid_namespace_is_not_taken_for_dead(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    # Same host name, other PID namespace (another container): its pid says nothing here.
+    lease_file(tmp_path, "container", pid=dead.pid, host=socket.gethostname(), pid_ns="pid:[1]")
+    with pytest.raises(LeaseHeld):
+        Lease(ResultsStore(str(tmp_path)), stale_after_s=3600).acquire()
+
+
+def test_an_unreadable_lease_file_does_not_block_the_study(tmp_path):
+    (tmp_path / FOLDER).mkdir()
+    (tmp_path / FOLDER / "garbage.json").write_text("{not json")
+    with Lease(ResultsStore(str(tmp_path))) as lease:
+        assert [p.name for p in (tmp_path / FOLDER).iterdir()] == [f"{lease.token}.json"]
+
+
+def test_the_heartbeat_keeps_the_lease_fresh(tmp_path):
+    with Lease(ResultsStore(str(tmp_path)), heartbeat_s=0.05) as lease:
+        path = tmp_path / FOLDER / f"{lease.token}.json"
+        first = json.loads(path.read_text())["heartbeat"]
+        time.sleep(0.5)
+        # Rewritten while the driver runs: a later heartbeat, the same owner.
+        again = json.loads(path.read_text())
+        assert again["heartbeat"] > first and again["pid"] == os.getpid()
+
+
+def test_sigterm_ends_a_run_as_an_interrupt_and_releases_the_lease(tmp_path):
+    """`ray job stop` and `kill` send SIGTERM: the driver ends as on Ctrl-C (exit 130,
+    how to finish), and no lease is left to block the next driver."""
+    out = tmp_path / "out"
+    spec = {"name": "termed", "space": {"lr_g": [1e-3]}, "output": str(out),
+            "fixed": {"hidden_dim": 16, "hidden_layers": 1, "steps": 100_000}}  # fmt: skip
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "study.cli", "run", str(tmp_path / "spec.yaml")],
+        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not list((out / FOLDER).glob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        driver.send_signal(signal.SIGTERM)
+        output, _ = driver.communicate(timeout=120)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    assert driver.returncode == 130, output
+    assert "interrupted: 0 of 1 done; finish with `ganmap run" in output
+    assert not (out / FOLDER).exists()
+
+
+def test_a_driver_whose_lease_was_taken_over_stops(tmp_path):
+    lease = Lease(ResultsStore(str(tmp_path)), heartbeat_s=0.05)
+    with pytest.raises(KeyboardInterrupt), lease:
+        # Another driver found this one silent and took the study over...
+        (tmp_path / FOLDER / f"{lease.token}.json").unlink()
+        time.sleep(2)  # ...so the heartbeat stops this one, as Ctrl-C would.
