@@ -48,15 +48,18 @@ class MapAxes:
     binned: tuple[str, ...] = ()  # sampled numeric axes cut into log bins (beside a category)
 
 
-def map_axes(trials: pd.DataFrame, x: str, y: str, space: dict[str, str] | None) -> MapAxes:
+def map_axes(
+    trials: pd.DataFrame, x: str, y: str, space: dict[str, str] | None, scattered: bool = False
+) -> MapAxes:
     """Decide how to draw x and y. `space` maps searched keys to their spec domain kind
-    ("grid", "choice", "loguniform", ...; "boundary" for a boundary search's ranges), or is
-    None when the study's spec is unknown (then the values themselves decide)."""
+    ("grid", "choice", "loguniform", ...), or is None when the study's spec is unknown
+    (then the values themselves decide). `scattered`: the points are scattered whatever
+    the spec says (a boundary search refines between its grid points)."""
     numeric = {a: pd.api.types.is_numeric_dtype(trials[a]) for a in (x, y)}
-    sampled = {a: numeric[a] and _sampled(trials, a, space) for a in (x, y)}
+    sampled = {a: numeric[a] and (scattered or _sampled(trials, a, space)) for a in (x, y)}
     if not any(sampled.values()) and space is None and all(numeric.values()):
         sampled = dict.fromkeys((x, y), not _lattice(trials, x, y))
-    log = {a: sampled[a] and _log(trials[a], (space or {}).get(a)) for a in (x, y)}
+    log = {a: sampled[a] and is_log(trials[a], (space or {}).get(a)) for a in (x, y)}
     if all(sampled.values()):
         return MapAxes(x, y, True, log[x], log[y])
     binned = tuple(a for a in (x, y) if sampled[a])
@@ -65,7 +68,7 @@ def map_axes(trials: pd.DataFrame, x: str, y: str, space: dict[str, str] | None)
 
 def _sampled(trials: pd.DataFrame, axis: str, space: dict[str, str] | None) -> bool:
     if space is not None and axis in space:
-        return space[axis] in (*SAMPLED_KINDS, "boundary")
+        return space[axis] in SAMPLED_KINDS
     return trials[axis].nunique() > MAX_GRID_LEVELS
 
 
@@ -78,8 +81,10 @@ def _lattice(trials: pd.DataFrame, x: str, y: str) -> bool:
     return pairs >= LATTICE_FILL * nx * ny
 
 
-def _log(values: pd.Series, kind: str | None) -> bool:
-    if kind is not None and kind != "boundary":
+def is_log(values: pd.Series, kind: str | None = None) -> bool:
+    """Whether an axis is drawn on a log scale: as the spec samples it (loguniform), else
+    when its values are positive and span a factor of 10 or more."""
+    if kind in SAMPLED_KINDS:
         return kind == "loguniform"
     positive = values[values > 0]
     return len(positive) == len(values) and positive.max() >= 10 * positive.min()

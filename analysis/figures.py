@@ -47,7 +47,9 @@ def facet_values(table: pd.DataFrame, key: str | None) -> list:
 
 def _facets(table, row, col, title: str):
     rows, cols = facet_values(table, row), facet_values(table, col)
-    titles = [", ".join(f"{k}={v}" for k, v in ((row, r), (col, c)) if k) for r in rows for c in cols]
+    titles = [
+        ", ".join(f"{k}={v}" for k, v in ((row, r), (col, c)) if k) for r in rows for c in cols
+    ]
     fig = make_subplots(
         len(rows), len(cols), shared_xaxes=True, shared_yaxes=True, subplot_titles=titles,
         horizontal_spacing=0.06 if len(cols) > 1 else 0.0, vertical_spacing=0.12 / len(rows),
@@ -68,20 +70,31 @@ def _facet(frame, row, col, r, c) -> pd.DataFrame:
     return frame
 
 
+def cell_summary(cell) -> str:
+    """A cell's label, mix, and converged share with its interval, in one line of text."""
+    name = cell["map_label"] if cell["majority"] else f"mixed ({cell['code']})"
+    return (
+        f"{name}: {cell['trials']} trials: {shares_text(cell)}; converged "
+        f"{cell['n_converged']}/{cell['trials']} = {cell['converged_fraction']:.0%}, 95% "
+        f"interval {cell['converged_low']:.0%} to {cell['converged_high']:.0%}"
+    )
+
+
 def hover_text(table: pd.DataFrame, ids: list[list[str]], axes: MapAxes, facets) -> list[str]:
     """Per cell: where it is, its label mix, converged share and interval, its trials."""
+    keys = [*facets, axes.x, axes.y]
+    text = {key: distinct_text(table[key].unique()) for key in keys}
     texts = []
-    for i, cell in enumerate(table.itertuples(index=False)):
-        cell = pd.Series(cell._asdict())
-        where = ", ".join(f"{k}={cell[k]}" for k in [*facets, axes.x, axes.y])
-        shown = ids[i][:3] + (["..."] if cell["trials"] > 3 else [])
+    for i, cell in enumerate(table.to_dict("records")):
+        where = ", ".join(f"{key}={text[key][cell[key]]}" for key in keys)
         name = cell["map_label"] if cell["majority"] else f"mixed ({cell['code']})"
+        shown = ", ".join(ids[i][:3]) + (", ..." if cell["trials"] > 3 else "")
         texts.append(
             f"<b>{name}</b>  {where}<br>{cell['trials']} trials: {shares_text(cell)}"
             f"<br>converged {cell['n_converged']}/{cell['trials']} = "
             f"{cell['converged_fraction']:.0%}, 95% interval "
             f"{cell['converged_low']:.0%} to {cell['converged_high']:.0%}"
-            f"<br>trials: {', '.join(shown)} (click to list)"
+            f"<br>trials: {shown} (click the cell to list them)"
         )
     return texts
 
@@ -96,7 +109,9 @@ def label_map(table, axes: MapAxes, texts, row=None, col=None, regions=None) -> 
         for j, c in enumerate(cols):
             cells = _facet(table, row, col, r, c)
             if axes.scattered:
-                _scattered_facet(fig, i + 1, j + 1, cells, axes, texts, _facet(regions, row, col, r, c))
+                _scattered_facet(
+                    fig, i + 1, j + 1, cells, axes, texts, _facet(regions, row, col, r, c)
+                )
             else:
                 _grid_facet(fig, i + 1, j + 1, cells, table, axes, texts, stripes)
     _label_legend(fig)
@@ -192,10 +207,24 @@ def _label_legend(fig) -> None:
     """Legend entries: each label's colour and letter, mixed cells, empty cells."""
     for label in LABELS:
         name = f"{legend.LETTERS[label]}  {label}"
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
-                                 marker=dict(symbol="square", size=14, color=legend.COLOURS[label])))
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="stripes: mixed (no clear majority)",
-                             marker=dict(symbol="square-open", size=14, color="#000000")))
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=name,
+                marker=dict(symbol="square", size=14, color=legend.COLOURS[label]),
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name="stripes: mixed (no clear majority)",
+            marker=dict(symbol="square-open", size=14, color="#000000"),
+        )
+    )
     fig.update_layout(legend=dict(orientation="h", y=-0.08, yanchor="top", x=0, font=dict(size=11)))
 
 
@@ -308,6 +337,11 @@ def parallel_coordinates(trials: pd.DataFrame, keys: list[str], logs: dict[str, 
         line=dict(color=codes, colorscale=LABEL_SCALE, cmin=-0.5, cmax=len(LABELS) - 0.5),
         dimensions=dimensions,
     ))  # fmt: skip
-    fig.update_layout(title="Every trial across the numeric hyperparameters (drag an axis to "
-                      "filter)", font=FONT, height=460, width=1000, margin=dict(l=80, r=80, t=90))
+    fig.update_layout(
+        title="Every trial across the numeric hyperparameters (drag an axis to filter)",
+        font=FONT,
+        height=460,
+        width=1000,
+        margin=dict(l=80, r=80, t=90),
+    )
     return fig

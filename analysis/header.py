@@ -26,7 +26,6 @@ ARCHITECTURE = (
 )  # fmt: skip
 BUDGET = ("steps", "eval_every", "eval_samples")
 HEADER_COLUMNS = ("ganmap_version", "stopped_early")  # read besides the hyperparameters
-SAMPLED = ("uniform", "loguniform", "randint")
 
 
 @dataclass
@@ -39,17 +38,21 @@ class Header:
 
 
 def spec_space(tables: StudyTables) -> dict[str, str] | None:
-    """{searched key: domain kind} from the first study's spec.yaml ("boundary" for a
-    boundary search's ranges); None when no spec is there."""
+    """{searched key: domain kind ("grid", "choice", "loguniform", ...)} from the first
+    study's spec.yaml; None when no spec is there."""
     spec = _spec(tables.stores[0])
     if not spec or not isinstance(spec.get("space"), dict):
         return None
-    algorithm = (spec.get("search") or {}).get("algorithm", "grid")
-    kinds = {}
-    for key, domain in spec["space"].items():
-        kind = next(iter(domain)) if isinstance(domain, dict) and domain else "grid"
-        kinds[key] = "boundary" if algorithm == "boundary" and kind in SAMPLED else kind
-    return kinds
+    return {
+        key: next(iter(domain)) if isinstance(domain, dict) and domain else "grid"
+        for key, domain in spec["space"].items()
+    }
+
+
+def search_algorithm(tables: StudyTables) -> str | None:
+    """The first study's search algorithm (grid, random, optuna, boundary); None without a spec."""
+    spec = _spec(tables.stores[0])
+    return (spec.get("search") or {}).get("algorithm", "grid") if spec else None
 
 
 def describe(tables: StudyTables, trials: pd.DataFrame, varied: list[str]) -> Header:
@@ -143,4 +146,3 @@ def _thresholds(header: Header, store, spec: dict | None) -> None:
     changed = {k: v for k, v in values.items() if k in defaults and v != defaults[k]}
     text = ", ".join(f"{k}={v}" for k, v in changed.items()) or "every threshold at its default"
     header.thresholds.append((f"{where}: {source}", text))
-

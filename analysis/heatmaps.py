@@ -1,157 +1,179 @@
-"""Draw stability maps and trial drill-downs from the tables of `analysis.regions`.
+"""Static maps for papers (`ganmap report --static`): matplotlib drawings of the same
+tables the interactive report draws (`analysis.cells`, `analysis.scatter`,
+`analysis.importance`), in the same colours and letters (`analysis.legend`).
 
-Every function returns `(fig, axes)` and never saves or shows: the caller decides (the
-report writes PNGs). Label colours are fixed and colour-blind safe (Okabe & Ito 2008);
-cells without trials are left visibly empty (hatched), never drawn as zero.
+Every function returns `(fig, axes)` and never saves or shows: the caller decides.
+Cells without trials are left empty (hatched), never drawn as zero.
 """
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import to_rgb
+from matplotlib.patches import Patch, Rectangle
 
-matplotlib.use("Agg")  # no display needed; a notebook may switch backends after import
+from analysis import legend
+from analysis.cells import MapAxes, distinct_text
+from study.schema import LABELS
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from study.schema import LABELS  # noqa: E402
-
-LABEL_COLOURS = {
-    "converged": "#009E73",  # bluish green
-    "oscillating": "#E69F00",  # orange
-    "collapsed": "#CC79A7",  # reddish purple
-    "vanishing": "#0072B2",  # blue
-    "diverged": "#D55E00",  # vermillion
-    "unconverged": "#F0E442",  # yellow
-}
-EMPTY = "#FFFFFF"
+PANEL = (3.8, 3.3)  # inches per facet
 
 
-def _facets(table: pd.DataFrame, row: str | None, col: str | None):
+def _facets(table: pd.DataFrame, row, col, title: str):
     rows = sorted(table[row].unique()) if row else [None]
     cols = sorted(table[col].unique()) if col else [None]
     fig, axes = plt.subplots(
-        len(rows), len(cols), figsize=(3.6 * len(cols) + 1.5, 3.2 * len(rows) + 0.8),
-        squeeze=False, sharex=True, sharey=True,
+        len(rows), len(cols), figsize=(PANEL[0] * len(cols) + 0.6, PANEL[1] * len(rows) + 1.4),
+        squeeze=False, sharex=True, sharey=True, layout="constrained",
     )  # fmt: skip
-    return fig, axes, rows, cols
+    fig.suptitle(title, fontsize=10)
+    panels = []
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            facet = table[(table[row] == r) if row else slice(None)]
+            facet = facet[(facet[col] == c) if col else slice(None)]
+            heading = ", ".join(f"{k}={v}" for k, v in ((row, r), (col, c)) if k)
+            axes[i, j].set_title(heading, fontsize=9)
+            panels.append((axes[i, j], facet, i == len(rows) - 1, j == 0))
+    return fig, axes, panels
 
 
-def _cell_grid(facet: pd.DataFrame, xs, ys, value: str):
-    """A [len(ys), len(xs)] array of `value`, None where the cell has no trials."""
-    grid = np.full((len(ys), len(xs)), None, dtype=object)
-    for _, cell in facet.iterrows():
-        grid[ys.index(cell["_y"]), xs.index(cell["_x"])] = cell[value]
-    return grid
+def _grid_axes(ax, table: pd.DataFrame, axes: MapAxes, bottom: bool, left: bool):
+    """Categorical ticks for both axes; returns {value: position} for x and y."""
+    positions = []
+    for name, set_ticks, set_lim in ((axes.x, ax.set_xticks, ax.set_xlim),
+                                     (axes.y, ax.set_yticks, ax.set_ylim)):  # fmt: skip
+        values = sorted(table[name].unique())
+        text = distinct_text(values)
+        set_ticks(range(len(values)), [text[v] for v in values])
+        set_lim(-0.5, len(values) - 0.5)
+        positions.append({v: k for k, v in enumerate(values)})
+    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    _titles(ax, axes, bottom, left)
+    return positions
 
 
-def _draw_facets(table, x, y, row, col, draw_cell, title):
-    fig, axes, rows, cols = _facets(table, row, col)
-    xs, ys = sorted(table[x].unique()), sorted(table[y].unique())
-    frame = table.assign(_x=table[x], _y=table[y])
-    for i, row_value in enumerate(rows):
-        for j, col_value in enumerate(cols):
-            ax = axes[i, j]
-            facet = frame
-            if row:
-                facet = facet[facet[row] == row_value]
-            if col:
-                facet = facet[facet[col] == col_value]
-            for (yi, xi), cell in np.ndenumerate(_cell_grid(facet, xs, ys, "_index")):
-                record = None if cell is None else frame.loc[cell]
-                draw_cell(ax, xi, yi, record)
-            ax.set_xlim(-0.5, len(xs) - 0.5)
-            ax.set_ylim(-0.5, len(ys) - 0.5)
-            ax.set_xticks(range(len(xs)), [f"{v:.2g}" for v in xs], rotation=45)
-            ax.set_yticks(range(len(ys)), [f"{v:.2g}" for v in ys])
-            heading = [f"{k}={v}" for k, v in ((row, row_value), (col, col_value)) if k]
-            ax.set_title(", ".join(heading), fontsize=9)
-            if i == len(rows) - 1:
-                ax.set_xlabel(f"{x} (log scale)")
-            if j == 0:
-                ax.set_ylabel(f"{y} (log scale)")
-    fig.suptitle(title)
-    return fig, axes
+def _titles(ax, axes: MapAxes, bottom: bool, left: bool) -> None:
+    if bottom:
+        ax.set_xlabel(f"{axes.x} (log scale)" if axes.log_x else axes.x)
+    if left:
+        ax.set_ylabel(f"{axes.y} (log scale)" if axes.log_y else axes.y)
 
 
-def _empty(ax, xi, yi):
-    ax.add_patch(plt.Rectangle((xi - 0.5, yi - 0.5), 1, 1, facecolor=EMPTY, hatch="//",
-                               edgecolor="#BBBBBB", linewidth=0.5))  # fmt: skip
+def _empty_cells(ax, xs: dict, ys: dict, facet: pd.DataFrame, axes: MapAxes) -> None:
+    taken = set(zip(facet[axes.x], facet[axes.y]))
+    for x, xi in xs.items():
+        for y, yi in ys.items():
+            if (x, y) not in taken:
+                ax.add_patch(Rectangle((xi - 0.5, yi - 0.5), 1, 1, facecolor=legend.EMPTY_COLOUR,
+                                       hatch="//", edgecolor="#BBBBBB", linewidth=0.5))  # fmt: skip
 
 
-def plot_label_map(table: pd.DataFrame, x="lr_g", y="lr_d", row=None, col=None):
-    """Dominant label per cell, one fixed colour per label; annotated with the trial count."""
-    table = table.assign(_index=table.index)
-
-    def draw(ax, xi, yi, cell):
-        if cell is None:
-            return _empty(ax, xi, yi)
-        colour = LABEL_COLOURS[cell["dominant_label"]]
-        ax.add_patch(plt.Rectangle((xi - 0.5, yi - 0.5), 1, 1, facecolor=colour))
-        share = cell[f"n_{cell['dominant_label']}"]
-        ax.text(xi, yi, f"{share}/{cell['trials']}", ha="center", va="center", fontsize=8)
-
-    fig, axes = _draw_facets(table, x, y, row, col, draw, "Dominant label per cell")
-    handles = [Patch(facecolor=LABEL_COLOURS[label], label=label) for label in LABELS]
-    handles.append(Patch(facecolor=EMPTY, hatch="//", edgecolor="#BBBBBB", label="no trials"))
-    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
-    fig.subplots_adjust(right=0.8, top=0.88, hspace=0.45)
-    return fig, axes
-
-
-def plot_converged_fraction(table: pd.DataFrame, x="lr_g", y="lr_d", row=None, col=None):
-    """Fraction of seeds converged per cell (0..1), annotated with 'converged/trials'."""
-    table = table.assign(_index=table.index)
-    cmap = plt.get_cmap("viridis")
-
-    def draw(ax, xi, yi, cell):
-        if cell is None:
-            return _empty(ax, xi, yi)
-        fraction = cell["converged_fraction"]
-        ax.add_patch(plt.Rectangle((xi - 0.5, yi - 0.5), 1, 1, facecolor=cmap(fraction)))
-        ink = "white" if fraction < 0.6 else "black"
-        ax.text(xi, yi, f"{cell['n_converged']}/{cell['trials']}", ha="center", va="center",
-                fontsize=8, color=ink)  # fmt: skip
-
-    fig, axes = _draw_facets(table, x, y, row, col, draw, "Fraction of seeds converged")
-    scale = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1))
-    fig.subplots_adjust(right=0.85, top=0.88, hspace=0.45)
-    fig.colorbar(scale, ax=axes, fraction=0.03, label="converged fraction")
-    return fig, axes
+def plot_label_map(table, axes: MapAxes, row=None, col=None, grid=None):
+    """Each cell in its label's colour where one label holds a clear majority, else in
+    vertical stripes as wide as its labels' shares; its letter code printed in it. A
+    sampled study (`axes.scattered`): the label regions of `grid`, paled where unsure,
+    under the trained points."""
+    title = "Label per cell (a colour: at least 2/3 of its trials; stripes: mixed)"
+    fig, ax_grid, panels = _facets(table, row, col, title)
+    for ax, facet, bottom, left in panels:
+        if axes.scattered:
+            regions = grid[(grid[row] == facet[row].iloc[0]) if row and len(facet) else slice(None)]
+            regions = regions[
+                (regions[col] == facet[col].iloc[0]) if col and len(facet) else slice(None)
+            ]
+            _regions(ax, regions, facet, axes, bottom, left)
+            continue
+        xs, ys = _grid_axes(ax, table, axes, bottom, left)
+        _empty_cells(ax, xs, ys, facet, axes)
+        for cell in facet.to_dict("records"):
+            _cell(ax, xs[cell[axes.x]], ys[cell[axes.y]], cell)
+    handles = [Patch(facecolor=legend.COLOURS[label], label=f"{legend.LETTERS[label]} {label}")
+               for label in LABELS]  # fmt: skip
+    handles.append(Patch(facecolor="white", edgecolor="black", label="stripes: mixed"))
+    handles.append(Patch(facecolor=legend.EMPTY_COLOUR, hatch="//", edgecolor="#BBBBBB",
+                         label="no trials"))  # fmt: skip
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
+    return fig, ax_grid
 
 
-def plot_trial_curves(history: pd.DataFrame, trials: pd.DataFrame, trial_ids: list[str]):
-    """Losses, gradient norms and mode coverage (Dirac: distance) over steps per trial."""
-    fig, axes = plt.subplots(3, 1, figsize=(8, 8.5), sharex=True)
-    for tid in trial_ids:
-        run = history[history["trial_id"] == tid].sort_values("step")
-        label = trials.loc[trials["trial_id"] == tid, "label"].iloc[0]
-        colour = LABEL_COLOURS[label]
-        name = f"{tid} ({label})"
-        axes[0].plot(run["step"], run["loss_d"], color=colour, label=f"{name} D")
-        axes[0].plot(run["step"], run["loss_g"], color=colour, linestyle="--")
-        axes[1].semilogy(run["step"], run["grad_norm_g"].clip(lower=1e-12), color=colour)
-        quality = "dist_equilibrium" if run["modes_covered"].isna().all() else "modes_covered"
-        axes[2].plot(run["step"], run[quality], color=colour)
-        axes[2].set_ylabel(quality)
-    axes[0].set_ylabel("loss (D solid, G dashed)")
-    axes[1].set_ylabel("G gradient norm")
-    axes[2].set_xlabel("generator step")
-    axes[0].legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    return fig, axes
+def _cell(ax, x: float, y: float, cell: dict) -> None:
+    """One grid cell: a colour, or stripes of its label shares; its letter code."""
+    counts = np.array([cell[f"n_{label}"] for label in LABELS], dtype=float)
+    left = x - 0.5
+    for label, share in zip(LABELS, counts / counts.sum()):
+        if share and (not cell["majority"] or label == cell["majority"]):
+            width = 1.0 if cell["majority"] else share
+            ax.add_patch(Rectangle((left, y - 0.5), width, 1, facecolor=legend.COLOURS[label],
+                                   linewidth=0))  # fmt: skip
+            left += width
+    ax.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=1))
+    colour = legend.COLOURS.get(cell["majority"], legend.MIXED_COLOUR)
+    ink = legend.ink(colour)
+    box = None if cell["majority"] else dict(boxstyle="round,pad=0.15", fc="white", ec="none")
+    ax.text(x, y, cell["code"], ha="center", va="center", fontsize=8, color=ink, bbox=box)
 
 
-def plot_samples(samples: pd.DataFrame, trials: pd.DataFrame, trial_ids: list[str]):
-    """Generated points of 2D trials at their last evaluation, one panel per trial."""
-    fig, axes = plt.subplots(1, len(trial_ids), figsize=(3.2 * len(trial_ids), 3.4), squeeze=False)
-    for ax, tid in zip(axes[0], trial_ids):
-        points = samples[samples["trial_id"] == tid]
-        label = trials.loc[trials["trial_id"] == tid, "label"].iloc[0]
-        ax.scatter(points["x"], points["y"], s=3, color=LABEL_COLOURS[label])
-        ax.set_title(f"{label}\n{tid}", fontsize=9)
-        ax.set_aspect("equal", adjustable="datalim")
-    fig.tight_layout()
-    return fig, axes
+def _regions(ax, regions: pd.DataFrame, facet: pd.DataFrame, axes: MapAxes, bottom, left):
+    """Predicted label regions (paled by uncertainty) and the trained points over them."""
+    xs, ys = np.sort(regions[axes.x].unique()), np.sort(regions[axes.y].unique())
+    ordered = regions.set_index([axes.y, axes.x]).sort_index()
+    rgb = np.array([to_rgb(legend.COLOURS.get(label, "#FFFFFF")) for label in ordered["label"]])
+    pale = 0.8 * ordered["uncertainty"].to_numpy()[:, None]
+    image = (rgb * (1 - pale) + pale).reshape(len(ys), len(xs), 3)
+    ax.pcolormesh(xs, ys, image, shading="nearest", rasterized=True)
+    fill = [legend.COLOURS.get(m, legend.MIXED_COLOUR) for m in facet["majority"]]
+    ax.scatter(facet[axes.x], facet[axes.y], c=fill, s=28, edgecolors="black", linewidths=0.8)
+    ax.set_xscale("log" if axes.log_x else "linear")
+    ax.set_yscale("log" if axes.log_y else "linear")
+    _titles(ax, axes, bottom, left)
+
+
+def plot_converged_fraction(table, axes: MapAxes, row=None, col=None):
+    """The converged share per cell (cividis), printed as k/n over its 95% interval; a
+    sampled study's points coloured the same way."""
+    title = "Converged share per cell: k/n and its 95% interval (Wilson)"
+    fig, ax_grid, panels = _facets(table, row, col, title)
+    colours = plt.get_cmap("cividis")
+    for ax, facet, bottom, left in panels:
+        if axes.scattered:
+            ax.scatter(facet[axes.x], facet[axes.y], c=facet["converged_fraction"], cmap=colours,
+                       vmin=0, vmax=1, s=20 + 12 * facet["trials"], edgecolors="black")  # fmt: skip
+            ax.set_xscale("log" if axes.log_x else "linear")
+            ax.set_yscale("log" if axes.log_y else "linear")
+            _titles(ax, axes, bottom, left)
+            continue
+        xs, ys = _grid_axes(ax, table, axes, bottom, left)
+        _empty_cells(ax, xs, ys, facet, axes)
+        for cell in facet.to_dict("records"):
+            x, y, share = xs[cell[axes.x]], ys[cell[axes.y]], cell["converged_fraction"]
+            ax.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, facecolor=colours(share),
+                                   edgecolor="white"))  # fmt: skip
+            text = (f"{cell['n_converged']}/{cell['trials']}\n"
+                    f"{cell['converged_low']:.0%}-{cell['converged_high']:.0%}")  # fmt: skip
+            ax.text(x, y, text, ha="center", va="center", fontsize=7,
+                    color="black" if share > 0.6 else "white")  # fmt: skip
+    mappable = plt.cm.ScalarMappable(cmap=colours, norm=plt.Normalize(0, 1))
+    fig.colorbar(mappable, ax=ax_grid, label="converged share", shrink=0.8)
+    return fig, ax_grid
+
+
+def plot_importance(importance: pd.DataFrame):
+    """Horizontal bars: each hyperparameter's fANOVA importance, one colour per label."""
+    keys = list(importance.index)[::-1]
+    fig, ax = plt.subplots(figsize=(6.5, 1.2 + 0.45 * len(keys) * len(importance.columns) ** 0.5),
+                           layout="constrained")  # fmt: skip
+    height = 0.8 / len(importance.columns)
+    for k, target in enumerate(importance.columns):
+        ax.barh(np.arange(len(keys)) + k * height - 0.4 + height / 2,
+                importance.loc[keys, target], height, color=legend.COLOURS[target],
+                label=target, edgecolor="black", linewidth=0.4)  # fmt: skip
+    ax.set_yticks(range(len(keys)), keys)
+    ax.set_xlabel("fANOVA importance (share of the label's variance)")
+    ax.set_xlim(0, 1)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title("What decides the label", fontsize=10)
+    return fig, np.array([[ax]])

@@ -19,23 +19,25 @@ from study.schema import HYPERPARAMETERS, LABELS
 SUMMARY_COLUMNS = {
     "trials": "trials in the group (every seed counted)",
     "settings": "distinct settings of the varied hyperparameters, seeds pooled",
-    "settings_converged": "share of the settings where at least two thirds of the seeds "
-    "converged",
+    "settings_converged": "share of the settings where at least two thirds of the seeds converged",
     **{f"share_{label}": f"share of the trials labeled {label}" for label in LABELS},
     "most_robust": "the setting whose seeds all converged with the most neighbours (one step "
     "away on the map's two axes, the other keys equal) whose seeds all converged too",
 }
 NO_ROBUST = "none: no setting converged on every seed"
 
+
 def cell_keys(trials: pd.DataFrame) -> list[str]:
     """The hyperparameters that vary in these trials, seed excluded."""
     keys = [key for key in HYPERPARAMETERS if key != "seed"]
     return [key for key in keys if key in trials and trials[key].nunique() > 1]
 
+
 def varying(trials: pd.DataFrame, factors) -> list[str]:
     """The factors (columns, or d_g_ratio) that take more than one value in `trials`."""
     frame = with_ratio(trials)
     return [f for f in factors if f in frame and frame[f].nunique() > 1]
+
 
 def region_summary(
     trials: pd.DataFrame, by: tuple[str, ...] = ("loss", "regularizer"), x: str = "lr_g",
@@ -60,11 +62,13 @@ def region_summary(
         })  # fmt: skip
     return pd.DataFrame(rows)
 
+
 def label_counts(trials: pd.DataFrame, factor: str) -> pd.DataFrame:
     """Trials per label for each value of one factor (all labels as columns)."""
     frame = with_ratio(trials)
     table = pd.crosstab(frame[factor], frame["label"])
     return table.reindex(columns=list(LABELS), fill_value=0)
+
 
 def _settings(trials: pd.DataFrame) -> pd.DataFrame:
     """Per setting (all varied keys but seed): seeds, converged fraction and mean score."""
@@ -74,6 +78,7 @@ def _settings(trials: pd.DataFrame) -> pd.DataFrame:
         seeds=("seed", "nunique"), converged_fraction=("converged", "mean"), score=("score", "mean")
     )
     return settings.reset_index()
+
 
 def _most_robust(settings: pd.DataFrame, x: str, y: str) -> str:
     """The fully converged setting with the most fully converged x-y neighbours, as text.
@@ -100,6 +105,7 @@ def _most_robust(settings: pd.DataFrame, x: str, y: str) -> str:
     setting = ", ".join(f"{key}={_fmt(best[key])}" for key in [*others, *axes])
     seeds, neighbours = int(best["seeds"]), int(best["_n"])
     return f"{setting} (all {seeds} seeds converged; {neighbours} such neighbours)"
+
 
 def _fmt(value) -> str:
     return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)

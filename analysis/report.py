@@ -1,174 +1,324 @@
-"""The study report: stability heatmaps, region summaries and drill-downs in one HTML file.
+"""Write a study's report: one self-contained, interactive report.html (plotly, embedded,
+so it opens offline), and with `static` the maps as PNG and PDF for papers.
 
-`write_report` writes `report.html` (every image embedded, so the file stands alone),
-the PNGs beside it and `summary.csv`. Every value from the data is HTML-escaped (Jinja2
-autoescape; pandas escapes its tables): results folders get shared, and a study name or
-a label reason must never run as script in the reader's browser. It works on a study
-that is still running. It reads lazily (`analysis.load.StudyTables`): the trials
-table's key, hyperparameter and label columns, then the history and samples of the few
-trials it draws, from their own pack files.
+The report reads the trials table's hyperparameter and label columns, then the history
+and samples of the few trials it embeds in full, from their own pack files
+(`analysis.drill`). Every figure is drawn from a table computed first: the cell table
+(`analysis.cells`), the region grid of a sampled study (`analysis.scatter`), the region
+summary (`analysis.regions`) and the importance table (`analysis.importance`).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import markupsafe
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
+import plotly.io as pio
+from markupsafe import Markup
+from plotly.offline import get_plotlyjs
 
-from analysis import heatmaps, regions
-from analysis.load import ResultsError, StudyTables
-from study.schema import HYPERPARAMETERS, LABELS, TRIALS_SCHEMA
+from analysis import cells, drill, figures, header, heatmaps, importance, legend, regions, scatter
+from analysis.load import StudyTables
+from study.schema import HYPERPARAMETERS, TRIALS_SCHEMA
 
-TEMPLATE = jinja2.Environment(autoescape=True).from_string(
-    """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ganmap report: {{ studies }}</title>
-<style>
-body { font-family: sans-serif; margin: 2em; max-width: 1200px; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
-td, th { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: right; }
-img { max-width: 100%; display: block; margin: 1em 0; }
-</style></head>
-<body data-images-loaded="pending">
-<h1>ganmap report: {{ studies }}</h1>
-<p>{{ trials }}{% if total %} of {{ total }}{% endif %} configurations{% if partial %}
-(partial results: the study is still running, or was interrupted){% endif %};
-generated {{ generated }}. Labels are defined in docs/labels.md.</p>
-<h2>Stability maps</h2>
-{% for figure in maps %}<img src="data:image/png;base64,{{ figure.data }}" alt="{{ figure.alt }}">
-{% endfor %}
-<h2>Regions</h2>
-{{ summary }}
-<h2>Label counts</h2>
-{% for name, table in counts %}<h3>by {{ name }}</h3>{{ table }}{% endfor %}
-<h2>Typical trials</h2>
-<p>For each label, its most confident trial.</p>
-{{ typical }}
-{% for figure in drilldown %}
-<img src="data:image/png;base64,{{ figure.data }}" alt="{{ figure.alt }}">
-{% endfor %}
-<script>
-window.addEventListener("load", function () {
-  var images = Array.from(document.images);
-  var loaded = images.filter(function (i) { return i.complete && i.naturalWidth > 0; });
-  document.body.dataset.imagesLoaded = loaded.length + "/" + images.length;
-});
-</script>
-</body></html>
-"""
-)
+TEMPLATES = Path(__file__).parent / "templates"
+ENVIRONMENT = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+ROUND = "round"  # the boundary round a configuration was proposed in (boundary studies)
+# Columns of the trials table the report reads for every trial (besides the chosen axes).
+REPORT_COLUMNS = (
+    "study", "trial_id", "pack_id", "label", "confidence", "score", *HYPERPARAMETERS,
+    *header.HEADER_COLUMNS, ROUND,
+)  # fmt: skip
+FACTORS = ("loss", "regularizer", cells.RATIO)  # label counts per value, where they vary
+DEFAULT_X, DEFAULT_Y = "lr_g", "lr_d"
+DEFAULT_COLS = ("loss", "regularizer")  # the first that varies and is not an axis
+DEFAULT_ROWS = (cells.RATIO, "regularizer")
+PERCENT = "{:.0%}".format
+PARALLEL_MIN_AXES = 3  # a parallel-coordinates view when this many numeric keys vary
 
 
-def typical_trials(trials: pd.DataFrame) -> pd.DataFrame:
-    """For each label present, its most confident trial (ties: the smaller trial id)."""
-    ranked = trials.sort_values(["label", "confidence", "trial_id"], ascending=[True, False, True])
-    return ranked.groupby("label", sort=False).head(1)
+class ReportError(ValueError):
+    """Options that do not fit the study (an axis that doesn't vary, a key used twice)."""
 
 
-def default_facets(trials: pd.DataFrame) -> tuple[str | None, str | None]:
-    """Columns by loss and rows by D:G ratio, where they vary."""
-    frame = regions.with_ratio(trials)
-    col = "loss" if frame["loss"].nunique() > 1 else None
-    row = regions.RATIO if frame[regions.RATIO].nunique() > 1 else None
-    return row, col
+@dataclass(frozen=True)
+class MapChoice:
+    """The map's axes and facets, and the varied keys pooled into its cells."""
+
+    x: str
+    y: str
+    row: str | None
+    col: str | None
+    pooled: tuple[str, ...]
+
+    @property
+    def facets(self) -> list[str]:
+        return [key for key in (self.row, self.col) if key]
 
 
-# Columns of the trials table the maps and tables use (besides the chosen axes).
-REPORT_COLUMNS = ("study", "trial_id", "pack_id", "label", "confidence", "score", *HYPERPARAMETERS)
+@dataclass
+class StabilityMap:
+    """Everything the maps draw: the cell table, each trial's cell, each cell's trial ids
+    and hover text, and a sampled study's region grid."""
+
+    choice: MapChoice
+    axes: cells.MapAxes
+    table: pd.DataFrame
+    cell: np.ndarray
+    ids: list[list[str]]
+    texts: list[str]
+    grid: pd.DataFrame | None
 
 
 def write_report(
-    tables: StudyTables, out_dir: str | Path, x: str = "lr_g", y: str = "lr_d",
-    row: str | None = None, col: str | None = None,
+    tables: StudyTables, out_dir: str | Path, x: str | None = None, y: str | None = None,
+    row: str | None = None, col: str | None = None, static: bool = False,
 ) -> Path:  # fmt: skip
-    """Write report.html, the PNGs and summary.csv into `out_dir`; returns the HTML path."""
+    """Write report.html and summary.csv (with `static`, the maps and the importance
+    chart as PNG and PDF) into `out_dir`; returns the HTML path. Options that don't fit
+    the study raise ReportError before anything is written."""
     wanted = {*REPORT_COLUMNS, x, y, row, col} & set(TRIALS_SCHEMA.names)
     trials = tables.trials(columns=[name for name in TRIALS_SCHEMA.names if name in wanted])
     if trials.empty:
-        raise ResultsError("no finished trials to report on yet")
-    _check_trials(trials, x, y)
+        raise ReportError("no finished trials to report on yet")
+    trials = cells.with_ratio(trials)
+    boundary = header.search_algorithm(tables) == "boundary"
+    choice = choose_map(trials, x, y, row, col)
+    stability = stability_map(trials, choice, header.spec_space(tables), boundary)
+    ranked = importance.importance_table(trials, varied_keys(trials))
+    summary = regions.region_summary(trials, x=stability.choice.x, y=stability.choice.y)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if row is None and col is None:
-        row, col = default_facets(trials)
-    table = regions.stability_table(trials, x, y, col, row)
-    maps = [
-        _save(out, "label_map", heatmaps.plot_label_map(table, x, y, row, col)[0]),
-        _save(
-            out, "converged_fraction", heatmaps.plot_converged_fraction(table, x, y, row, col)[0]
-        ),
-    ]
-    typical = typical_trials(trials)
-    summary = regions.region_summary(trials, x=x, y=y)
     summary.to_csv(out / "summary.csv", index=False)
-    factors = [f for f in ("loss", "regularizer", regions.RATIO) if f in regions.with_ratio(trials)]
-    total = tables.configurations()
-    html = TEMPLATE.render(
-        studies=", ".join(sorted(trials["study"].unique())),
-        trials=len(trials),
-        total=total,
-        partial=total is not None and len(trials) < total,
+    if static:
+        _static(out, stability, ranked)
+    chosen = drill.choose(trials, stability.cell, (stability.table["majority"] == "").to_numpy())
+    html = ENVIRONMENT.get_template("report.html.j2").render(
+        studies=", ".join(str(s) for s in sorted(trials["study"].unique())),
         generated=datetime.datetime.now().isoformat(timespec="seconds"),
-        maps=maps,
-        drilldown=drilldown(tables, typical, out),
-        summary=_html(summary.to_html(index=False, float_format="%.3g")),
-        counts=[(f, _html(regions.label_counts(trials, f).to_html())) for f in factors],
-        typical=typical_table(tables, typical),
+        header=header.describe(tables, trials, varied_keys(trials)),
+        pooled=_pooled_note(stability.choice),
+        labels=_label_rows(),
+        map_note=_map_note(stability.axes),
+        importance=None if ranked.empty else _html(ranked, float_format=PERCENT),
+        no_importance=_no_importance(trials),
+        summary=_html(summary_for_page(summary), index=False, float_format=PERCENT),
+        summary_columns=_summary_columns(summary),
+        counts=[
+            (f, _html(regions.label_counts(trials, f))) for f in regions.varying(trials, FACTORS)
+        ],
+        typical=drill.typical_trials(trials)[["trial_id", "label"]].to_dict("records"),
+        embedded=len(chosen),
+        trials=len(trials),
+        importance_limit=importance.MAX_TRIALS,
+        data=Markup(_script_json(_page_data(tables, trials, stability, ranked, chosen))),
+        plotly=Markup(get_plotlyjs()),
+        script=Markup((TEMPLATES / "report.js").read_text()),
     )
     path = out / "report.html"
     path.write_text(html)
     return path
 
 
-def _check_trials(trials: pd.DataFrame, x: str, y: str) -> None:
-    """ResultsError unless the columns the report needs are there, with known labels
-    (files written by another tool, or tampered with, may lack them)."""
-    for name in ("trial_id", "label", x, y):
-        if name in trials and trials[name].isna().any():
-            raise ResultsError(f"trials: column {name} is missing or empty in some files")
-    unknown = sorted(set(trials["label"]) - set(LABELS))
-    if unknown:
-        shown = ", ".join(repr(str(label)[:30]) for label in unknown[:3])
-        raise ResultsError(f"trials: column label holds values that are not labels: {shown}")
+def varied_keys(trials: pd.DataFrame) -> list[str]:
+    """The hyperparameters that vary in these trials, seed excluded."""
+    return [k for k in HYPERPARAMETERS if k != "seed" and k in trials and trials[k].nunique() > 1]
 
 
-def drilldown(tables: StudyTables, typical: pd.DataFrame, out: Path) -> list[dict[str, str]]:
-    """Curves of the typical trials and, on 2D problems, their samples; read from those
-    trials' pack files only."""
-    ids = typical["trial_id"].tolist()
-    history = tables.details("history", typical)
-    figures = [_save(out, "trial_curves", heatmaps.plot_trial_curves(history, typical, ids)[0])]
-    samples = tables.details("samples", typical, columns=["trial_id", "x", "y"]).dropna()
-    with_samples = [tid for tid in ids if tid in set(samples["trial_id"])]
-    if with_samples:
-        figure = heatmaps.plot_samples(samples, typical, with_samples)[0]
-        figures.append(_save(out, "samples", figure))
-    return figures
+def choose_map(trials: pd.DataFrame, x=None, y=None, row=None, col=None) -> MapChoice:
+    """The map's axes and facets: the ones asked for (each must vary in the study, and be
+    used once), else lr_g by lr_d, facetted by loss (columns) and D:G ratio (rows) where
+    they vary; a study that varies neither learning rate maps its first varied keys."""
+    varied = varied_keys(trials)
+    choosable = [*varied, *([cells.RATIO] if trials[cells.RATIO].nunique() > 1 else [])]
+    for option, value in (("x", x), ("y", y), ("row", row), ("col", col)):
+        if value is not None and value not in choosable:
+            raise ReportError(
+                f"--{option} {value}: does not vary in this study; choose from "
+                f"{', '.join(choosable) or 'nothing (no hyperparameter varies)'}"
+            )
+    given = [value for value in (x, y, row, col) if value is not None]
+    if len(set(given)) < len(given):
+        raise ReportError(f"--x, --y, --row and --col must differ, got {', '.join(given)}")
+    spare = [key for key in varied if key not in given]
+    x = x or _default_axis(DEFAULT_X, varied, spare, given)
+    y = y or _default_axis(DEFAULT_Y, varied, [k for k in spare if k != x], [*given, x])
+    if row is None and col is None:
+        col = next((k for k in DEFAULT_COLS if k in choosable and k not in (x, y)), None)
+        row = next((k for k in DEFAULT_ROWS if k in choosable and k not in (x, y, col)), None)
+    used = {x, y, row, col}
+    if cells.RATIO in used:
+        used |= {"d_steps", "g_steps"}
+    return MapChoice(x, y, row, col, tuple(k for k in varied if k not in used))
 
 
-def typical_table(tables: StudyTables, typical: pd.DataFrame) -> str:
-    """The typical trials with their label reasons (read for these trials only), as HTML."""
-    chosen = pc.field("trial_id").isin(typical["trial_id"].tolist())
-    reasons = tables.trials(columns=["trial_id", "label_reason"], filter=chosen)
-    shown = typical.merge(reasons.drop_duplicates("trial_id"), on="trial_id", how="left")
-    columns = ["trial_id", "label", "label_reason", "lr_g", "lr_d", "loss"]
-    return _html(shown[columns].to_html(index=False))
+def _default_axis(default: str, varied: list[str], spare: list[str], used: list[str]) -> str:
+    """`default` where it varies (or nothing else does), else the first spare varied key."""
+    if default in varied and default not in used:
+        return default
+    return next((key for key in spare if key not in used), default)
 
 
-def _html(table: str) -> markupsafe.Markup:
-    """A table pandas wrote (its cells escaped: `to_html(escape=True)`, the default) as
-    markup the template inserts as is."""
-    return markupsafe.Markup(table)
+def stability_map(
+    trials: pd.DataFrame, choice: MapChoice, space=None, boundary: bool = False
+) -> StabilityMap:
+    """The cell table of the chosen map and what its figures and drill-down need. A
+    boundary search's points (`boundary`, or a `round` column) are always scattered."""
+    rounds = ROUND in trials and trials[ROUND].notna().any()
+    axes = cells.map_axes(trials, choice.x, choice.y, space, scattered=boundary or bool(rounds))
+    table = cells.stability_table(trials, axes, choice.row, choice.col)
+    keys = cells.cell_keys(axes, choice.row, choice.col)
+    _, cell = cells.assign_cells(cells.map_frame(trials, axes), keys)
+    ids = drill.cell_ids(trials, cell, len(table))
+    texts = figures.hover_text(table, ids, axes, choice.facets)
+    grid = scatter.region_grid(trials, axes, choice.row, choice.col) if axes.scattered else None
+    return StabilityMap(choice, axes, table, cell, ids, texts, grid)
 
 
-def _save(out: Path, name: str, figure) -> dict[str, str]:
-    """Save a figure as PNG and return it base64-encoded for embedding."""
-    path = out / f"{name}.png"
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return {"data": base64.b64encode(path.read_bytes()).decode(), "alt": name.replace("_", " ")}
+def _page_data(tables, trials, stability: StabilityMap, ranked, chosen) -> dict:
+    """The JSON the page's script reads: figures, cells, embedded trials, commands."""
+    locations = dict(zip(*_study_locations(tables, trials)))
+    return {
+        "figures": _figures(trials, stability, ranked),
+        "cells": _cell_list(stability),
+        "details": drill.details(tables, chosen, locations),
+        "colours": legend.COLOURS,
+        "reproduce": {
+            study: f"ganmap train --from {loc} TRIAL_ID" for study, loc in locations.items()
+        },
+        "embedded": len(chosen),
+        "trials": len(trials),
+    }
+
+
+def _study_locations(tables: StudyTables, trials: pd.DataFrame) -> tuple[list, list]:
+    """Each study name and the folder it was read from (the first folder holding it)."""
+    names, places = [], []
+    for location, store in zip(tables.locations, tables.stores):
+        name = store.study_info().get("study")
+        if name is not None and name not in names:
+            names.append(name)
+            places.append(location)
+    for name in trials["study"].unique():  # a folder without study.json: the first one
+        if name not in names:
+            names.append(name)
+            places.append(tables.locations[0])
+    return names, places
+
+
+def _figures(trials, stability: StabilityMap, ranked: pd.DataFrame) -> dict:
+    """The page's plotly figures, as JSON-ready dicts."""
+    s = stability
+    row, col = s.choice.row, s.choice.col
+    drawn = {
+        "label_map": figures.label_map(s.table, s.axes, s.texts, row, col, s.grid),
+        "converged_map": figures.converged_map(s.table, s.axes, s.texts, row, col),
+    }
+    if not ranked.empty:
+        drawn["importance"] = figures.importance_chart(ranked)
+    numeric = [k for k in varied_keys(trials) if pd.api.types.is_numeric_dtype(trials[k])]
+    if len(numeric) >= PARALLEL_MIN_AXES:
+        logs = {k: cells.is_log(trials[k]) for k in numeric}
+        drawn["parallel"] = figures.parallel_coordinates(trials, numeric, logs)
+    return {name: json.loads(pio.to_json(figure, validate=False)) for name, figure in drawn.items()}
+
+
+def _cell_list(stability: StabilityMap) -> list[dict]:
+    """Per cell, what the drawer shows when it is clicked: where, its mix, its trial ids."""
+    s = stability
+    keys = [*s.choice.facets, s.axes.x, s.axes.y]
+    text = {key: cells.distinct_text(s.table[key].unique()) for key in keys}
+    return [
+        {"where": ", ".join(f"{key}={text[key][cell[key]]}" for key in keys),
+         "summary": figures.cell_summary(cell), "ids": s.ids[k], "trials": int(cell["trials"])}
+        for k, cell in enumerate(s.table.to_dict("records"))
+    ]  # fmt: skip
+
+
+def _html(frame: pd.DataFrame, **options) -> Markup:
+    """A table as HTML (pandas escapes its values), marked safe for the template."""
+    return Markup(frame.to_html(border=0, **options))
+
+
+def _script_json(data: dict) -> str:
+    """`data` as JSON that is safe inside a <script> element: no "<", ">" or "&" appears
+    raw, so nothing in the data (a study name, a label reason) can close the element."""
+    text = json.dumps(data, allow_nan=False, default=_jsonable)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _label_rows() -> list[dict]:
+    return [
+        {"name": label, "letter": legend.LETTERS[label], "colour": legend.COLOURS[label],
+         "ink": legend.ink(legend.COLOURS[label]), "definition": legend.DEFINITIONS[label]}
+        for label in legend.PRECEDENCE
+    ]  # fmt: skip
+
+
+def _pooled_note(choice: MapChoice) -> str:
+    where = " x ".join([*choice.facets, choice.x, choice.y])
+    pooled = ", ".join(choice.pooled)
+    seeds = "its seeds"
+    return f"one per {where}; a cell pools {seeds}" + (f" and every {pooled}" if pooled else "")
+
+
+def _map_note(axes: cells.MapAxes) -> str:
+    if axes.scattered:
+        return (
+            "The configurations were sampled, not a grid: each dot is a trained "
+            "configuration (its letters are its labels), and the shaded regions are the "
+            "label of the nearest trained configuration, paler where that prediction is "
+            "unsure (near a boundary, or where the nearest configuration's seeds disagree)."
+        )
+    binned = ", ".join(axes.binned)
+    note = "Axes are categorical: one column or row per value the study searched."
+    if binned:
+        note += f" {binned}: sampled, so its values are grouped into log-spaced bins."
+    return note
+
+
+def _no_importance(trials: pd.DataFrame) -> str:
+    if not varied_keys(trials):
+        return "no hyperparameter varies"
+    if len(trials) < importance.MIN_TRIALS:
+        return f"fewer than {importance.MIN_TRIALS} trials"
+    return "every trial has the same label"
+
+
+def summary_for_page(summary: pd.DataFrame) -> pd.DataFrame:
+    """The region summary as shown: label shares that are zero in every group dropped."""
+    empty = [c for c in summary if c.startswith("share_") and not summary[c].any()]
+    return summary.drop(columns=empty)
+
+
+def _summary_columns(summary: pd.DataFrame) -> list[tuple[str, str]]:
+    shown = summary_for_page(summary).columns
+    return [(name, text) for name, text in regions.SUMMARY_COLUMNS.items() if name in shown]
+
+
+def _static(out: Path, stability: StabilityMap, ranked: pd.DataFrame) -> None:
+    """The maps (and the importance chart) as PNG and PDF, from the same tables."""
+    s = stability
+    row, col = s.choice.row, s.choice.col
+    drawn = {
+        "label_map": heatmaps.plot_label_map(s.table, s.axes, row, col, s.grid)[0],
+        "converged_fraction": heatmaps.plot_converged_fraction(s.table, s.axes, row, col)[0],
+    }
+    if not ranked.empty:
+        drawn["importance"] = heatmaps.plot_importance(ranked)[0]
+    for name, figure in drawn.items():
+        for suffix in ("png", "pdf"):
+            figure.savefig(out / f"{name}.{suffix}", dpi=150, bbox_inches="tight")
+        plt.close(figure)
