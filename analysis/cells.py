@@ -103,8 +103,11 @@ def distinct_text(values) -> dict:
     """Each value as the shortest text that keeps distinct values distinct: 0.002 and
     0.00196 print as "0.002" and "0.00196", never both as "0.002"."""
     values = list(dict.fromkeys(values))
-    if not all(isinstance(v, (int, float, np.integer, np.floating)) for v in values):
+    numbers = (int, float, np.integer, np.floating)
+    if not all(isinstance(v, numbers) and not isinstance(v, (bool, np.bool_)) for v in values):
         return {v: str(v) for v in values}
+    if all(isinstance(v, (int, np.integer)) or float(v).is_integer() for v in values):
+        return {v: str(int(v)) for v in values}
     for digits in range(2, 17):
         texts = {v: f"{v:.{digits}g}" for v in values}
         if len(set(texts.values())) == len(values):

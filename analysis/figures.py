@@ -62,6 +62,10 @@ def _facets(table, row, col, title: str):
     return fig, rows, cols
 
 
+def _heading(row, r, col, c) -> str:
+    return ", ".join(f"{key}={value}" for key, value in ((row, r), (col, c)) if key)
+
+
 def _facet(frame, row, col, r, c) -> pd.DataFrame:
     if row:
         frame = frame[frame[row] == r]
@@ -101,8 +105,7 @@ def hover_text(table: pd.DataFrame, ids: list[list[str]], axes: MapAxes, facets)
 
 def label_map(table, axes: MapAxes, texts, row=None, col=None, regions=None) -> go.Figure:
     """The label map: a grid of cells, or (`axes.scattered`) regions under the points."""
-    title = "Label per cell: a colour where one label holds at least 2/3 of the trials, "
-    title += "stripes of the label shares where none does (mixed)"
+    title = "Label per cell (a colour: one label holds 2/3 of its trials; stripes: mixed)"
     fig, rows, cols = _facets(table, row, col, title)
     stripes = STRIPES if len(table) * STRIPES <= MAX_STRIPE_VALUES else 3
     for i, r in enumerate(rows):
@@ -131,7 +134,7 @@ def _grid_facet(fig, r, c, cells, table, axes, texts, stripes: int) -> None:
     xi, yi = cells[axes.x].map(xs).to_numpy(), cells[axes.y].map(ys).to_numpy()
     z = np.full((len(ys), len(xs) * stripes), np.nan)
     counts = cells[[f"n_{label}" for label in LABELS]].to_numpy()
-    for k, (x, y, row, majority) in enumerate(zip(xi, yi, counts, cells["majority"])):
+    for x, y, row, majority in zip(xi, yi, counts, cells["majority"]):
         z[y, x * stripes : (x + 1) * stripes] = _stripes(row, majority, stripes)
     sub_x = (np.arange(len(xs) * stripes) + 0.5) / stripes - 0.5
     fig.add_trace(go.Heatmap(

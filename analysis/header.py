@@ -43,10 +43,19 @@ def spec_space(tables: StudyTables) -> dict[str, str] | None:
     spec = _spec(tables.stores[0])
     if not spec or not isinstance(spec.get("space"), dict):
         return None
-    return {
-        key: next(iter(domain)) if isinstance(domain, dict) and domain else "grid"
-        for key, domain in spec["space"].items()
-    }
+    return {key: domain_of(value)[0] for key, value in spec["space"].items()}
+
+
+def domain_of(value) -> tuple[str, list]:
+    """A spec's searched key as (kind, values): a plain list is a grid; a mapping is the
+    resolved form a study saves ({kind: loguniform, values: [low, high]}) or the short
+    form a user writes ({loguniform: [low, high]})."""
+    if isinstance(value, dict) and "kind" in value:
+        return str(value["kind"]), list(value.get("values") or [])
+    if isinstance(value, dict) and len(value) == 1:
+        kind, values = next(iter(value.items()))
+        return str(kind), list(values) if isinstance(values, list) else [values]
+    return "grid", list(value) if isinstance(value, list) else [value]
 
 
 def search_algorithm(tables: StudyTables) -> str | None:
@@ -107,13 +116,16 @@ def _space(specs, trials: pd.DataFrame, varied: list[str]) -> str:
     search = (spec.get("search") or {}).get("algorithm", "grid") if spec else "unknown"
     parts = []
     for key in varied:
-        domain = domains.get(key)
-        if isinstance(domain, dict) and domain:
-            kind, bounds = next(iter(domain.items()))
-            parts.append(f"{key} {kind} {bounds}")
+        if key in domains:
+            kind, values = domain_of(domains[key])
+            shown = _values(pd.Series(values)) if kind in ("grid", "choice") else values
+            what = f"{kind} over [{shown}]" if kind in ("grid", "choice") else f"{kind} {shown}"
+            parts.append(f"{key}: {what}")
         else:
-            parts.append(f"{key} [{_values(trials[key])}]")
-    return f"{'; '.join(parts) or 'nothing varies'} (search: {search})"
+            parts.append(f"{key}: [{_values(trials[key])}]")
+    samples = (spec.get("search") or {}).get("num_samples") if spec else None
+    how = f"{search} search" + (f", {samples} samples" if search != "grid" and samples else "")
+    return f"{'; '.join(parts) or 'nothing varies'} ({how})"
 
 
 def _settings(trials: pd.DataFrame, keys) -> str:

@@ -100,6 +100,14 @@ def plot_label_map(table, axes: MapAxes, row=None, col=None, grid=None):
     return fig, ax_grid
 
 
+def _same_facet(grid: pd.DataFrame, facet: pd.DataFrame, keys) -> pd.DataFrame:
+    """The rows of the region grid in the facet of `facet`'s cells."""
+    for key in keys:
+        if key and len(facet):
+            grid = grid[grid[key] == facet[key].iloc[0]]
+    return grid
+
+
 def _cell(ax, x: float, y: float, cell: dict) -> None:
     """One grid cell: a colour, or stripes of its label shares; its letter code."""
     counts = np.array([cell[f"n_{label}"] for label in LABELS], dtype=float)

@@ -99,6 +99,7 @@ def write_report(
     if static:
         _static(out, stability, ranked)
     chosen = drill.choose(trials, stability.cell, (stability.table["majority"] == "").to_numpy())
+    data = _page_data(tables, trials, stability, ranked, chosen)
     html = ENVIRONMENT.get_template("report.html.j2").render(
         studies=", ".join(str(s) for s in sorted(trials["study"].unique())),
         generated=datetime.datetime.now().isoformat(timespec="seconds"),
@@ -106,18 +107,17 @@ def write_report(
         pooled=_pooled_note(stability.choice),
         labels=_label_rows(),
         map_note=_map_note(stability.axes),
-        importance=None if ranked.empty else _html(ranked, float_format=PERCENT),
+        importance=None if ranked.empty else _html(ranked.reset_index(), float_format=PERCENT),
         no_importance=_no_importance(trials),
-        summary=_html(summary_for_page(summary), index=False, float_format=PERCENT),
+        summary=_html(summary_for_page(summary), float_format=PERCENT),
         summary_columns=_summary_columns(summary),
-        counts=[
-            (f, _html(regions.label_counts(trials, f))) for f in regions.varying(trials, FACTORS)
-        ],
+        counts=[(f, _html(_counts(trials, f))) for f in regions.varying(trials, FACTORS)],
         typical=drill.typical_trials(trials)[["trial_id", "label"]].to_dict("records"),
         embedded=len(chosen),
         trials=len(trials),
         importance_limit=importance.MAX_TRIALS,
-        data=Markup(_script_json(_page_data(tables, trials, stability, ranked, chosen))),
+        parallel="parallel" in data["figures"],
+        data=Markup(_script_json(data)),
         plotly=Markup(get_plotlyjs()),
         script=Markup((TEMPLATES / "report.js").read_text()),
     )
@@ -241,9 +241,17 @@ def _cell_list(stability: StabilityMap) -> list[dict]:
     ]  # fmt: skip
 
 
+def _counts(trials: pd.DataFrame, factor: str) -> pd.DataFrame:
+    """Trials per label for each value of `factor`, the factor as the first column."""
+    table = regions.label_counts(trials, factor)
+    table.columns.name = None
+    return table.reset_index()
+
+
 def _html(frame: pd.DataFrame, **options) -> Markup:
-    """A table as HTML (pandas escapes its values), marked safe for the template."""
-    return Markup(frame.to_html(border=0, **options))
+    """A table as HTML without its index (pandas escapes the values), marked safe for
+    the template."""
+    return Markup(frame.to_html(border=0, index=False, **options))
 
 
 def _script_json(data: dict) -> str:

@@ -63,8 +63,11 @@
     box.appendChild(element("h3", "Trial " + id));
     if (!detail) {
       box.appendChild(element("p", "This trial's curves and samples are not embedded in the " +
-        "report (it embeds " + DATA.embedded + " of " + DATA.trials + " trials). Train it again with:"));
-      box.appendChild(element("pre", DATA.reproduce.replace("TRIAL_ID", id), { "class": "command" }));
+        "report (it embeds " + DATA.embedded + " of " + DATA.trials + " trials). Train it again " +
+        "with" + (DATA.reproduce.length > 1 ? " the line for the folder that holds it:" : ":")));
+      DATA.reproduce.forEach(function (command) {
+        box.appendChild(element("pre", command.replace("TRIAL_ID", id), { "class": "command" }));
+      });
       return;
     }
     var kind = detail.collapse_kind ? " (" + detail.collapse_kind + ")" : "";
