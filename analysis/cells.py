@@ -148,7 +148,10 @@ def stability_table(
     table["majority"] = stats.clear_majority(counts, LABELS)
     table["map_label"] = table["majority"].where(table["majority"] != "", legend.MIXED)
     present = [[name for name, n in zip(LABELS, row) if n] for row in counts]
-    table["code"] = [legend.code(names) for names in present]
+    table["code"] = [
+        legend.code([majority] if majority else names)
+        for majority, names in zip(table["majority"], present)
+    ]
     converged = counts[:, LABELS.index("converged")]
     table["converged_fraction"] = converged / table["trials"]
     table["converged_low"], table["converged_high"] = stats.wilson_interval(

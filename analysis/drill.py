@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import math
 import shlex
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
+import yaml
 
-from analysis.load import StudyTables
+from analysis.load import ResultsError, StudyTables
 from study.config import TrainConfig
+from study.labels import EarlyStopping, LabelThresholds
+from study.relabel import study_thresholds
+from study.results import SPEC_FILE
 from study.schema import HYPERPARAMETERS, MODE_COUNTS, resolved_hyperparameters
 
 DETAIL_LIMIT = 200
@@ -69,6 +74,31 @@ def reproduce(config: dict, location: str, trial_id: str) -> dict[str, str]:
         "from": f"ganmap train --from {shlex.quote(location)} {trial_id}",
         "set": f"ganmap train {sets}".strip(),
     }
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    """What trains a stored trial again: its configuration as the study ran it, the
+    thresholds its label was decided with, and the study's early-stopping rule."""
+
+    config: dict
+    thresholds: LabelThresholds
+    early_stopping: EarlyStopping
+
+
+def stored_trial(location: str, trial_id: str) -> StoredTrial:
+    """The trial `trial_id` of the study at `location` (`ganmap train --from`); a
+    ResultsError when the folder has no such trial."""
+    tables = StudyTables(location)
+    rows = tables.trials(columns=list(HYPERPARAMETERS), filter=pc.field("trial_id") == trial_id)
+    if rows.empty:
+        raise ResultsError(f"{location}: no trial {trial_id!r} (trial ids are in the report "
+                           "and in the trials table's trial_id column)")  # fmt: skip
+    store = tables.stores[0]
+    spec = yaml.safe_load(store.read_bytes(SPEC_FILE)) if store.exists(SPEC_FILE) else None
+    rule = EarlyStopping.model_validate((spec or {}).get("early_stopping") or {})
+    config = {key: _plain(value) for key, value in rows.iloc[0].items()}
+    return StoredTrial(config, study_thresholds(store), rule)
 
 
 def minimal_settings(config: dict) -> dict:

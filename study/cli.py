@@ -101,22 +101,30 @@ def command_train(args: argparse.Namespace) -> int:
     values = parse_assignments(args.set)
     if args.seeds is not None and "seed" in values:
         raise BadInput("give seeds either with --seeds or with --set seed=..., not both")
+    from study.labels import EarlyStopper, EarlyStopping, LabelThresholds, label_history
+
+    thresholds, rule = LabelThresholds(), EarlyStopping(enabled=args.early_stop)
+    if args.from_trial:
+        stored = stored_trial(*args.from_trial)
+        values, thresholds, rule = (
+            {**stored.config, **values},
+            stored.thresholds,
+            stored.early_stopping,
+        )
     seeds = parse_seeds(args.seeds) if args.seeds is not None else [values.get("seed", 0)]
     configs = [build_config({**values, "seed": seed}) for seed in seeds]
     config = configs[0]
     check_device(args.device)
-    from study.labels import EarlyStopper, LabelThresholds, label_history
     from study.trainer import train
 
     def progress(step, results, _snapshot):
         rows = [r.history[-1] for r in results if r.history and r.history[-1]["step"] == step]
         print(_progress_line(step, config.steps, rows), file=sys.stderr, flush=True)
 
-    thresholds = LabelThresholds()
     stopper = None
-    if args.early_stop:
-        stopper = EarlyStopper([config.loss] * len(configs), [config.steps] * len(configs),
-                               thresholds)  # fmt: skip
+    if rule.enabled:
+        losses, budgets = [config.loss] * len(configs), [config.steps] * len(configs)
+        stopper = EarlyStopper(losses, budgets, thresholds, rule)
     results = train(configs, should_stop=stopper, device=args.device, on_evaluation=progress)
     summaries = [_member_summary(result, label_history(result.history, config.loss, thresholds))
                  for result in results]  # fmt: skip
@@ -125,6 +133,18 @@ def command_train(args: argparse.Namespace) -> int:
     else:
         _print_seeds(summaries, FINAL_METRICS.get(config.problem, MIXTURE_METRICS), args.json)
     return EXIT_OK
+
+
+def stored_trial(location: str, trial_id: str):
+    """A stored trial's configuration, label thresholds and early-stopping rule
+    (`--from`), or BadInput naming what is missing."""
+    from analysis.drill import stored_trial as read
+    from analysis.load import ResultsError
+
+    try:
+        return read(location, trial_id)
+    except (ResultsError, ValueError, OSError) as error:
+        raise BadInput(str(error)) from None
 
 
 def _member_summary(result, label) -> dict:
@@ -324,15 +344,19 @@ def run_exit(outcome, resume: str) -> int:
 
 def command_report(args: argparse.Namespace) -> int:
     """Write the stability report of one or more study outputs (works while they run)."""
+    import optuna
+
     from analysis.load import ResultsError, StudyTables
-    from analysis.report import write_report
+    from analysis.report import ReportError, write_report
     from study.output import REPORT_FOLDER
 
     out = args.out or f"{args.results[0].rstrip('/')}/{REPORT_FOLDER}"
     check_report_options(args, out)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per fANOVA fit otherwise
     try:
-        path = write_report(StudyTables(*args.results), out, args.x, args.y, args.row, args.col)
-    except (ResultsError, OSError) as error:
+        tables = StudyTables(*args.results)
+        path = write_report(tables, out, args.x, args.y, args.row, args.col, args.static)
+    except (ResultsError, ReportError, OSError) as error:
         raise BadInput(str(error)) from None
     print(f"report: {path}")
     return EXIT_OK
@@ -341,7 +365,7 @@ def command_report(args: argparse.Namespace) -> int:
 def check_report_options(args: argparse.Namespace, out: str) -> None:
     """The axes and facets are hyperparameters (or d_g_ratio); --out a writable local
     folder. Checked before anything is read or written."""
-    from analysis.regions import RATIO
+    from analysis.cells import RATIO
     from study.output import check_location
     from study.schema import HYPERPARAMETERS
     from study.spec import SpecError
@@ -439,6 +463,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--help-keys", action="store_true", help="list every engine key")
     train.add_argument(
+        "--from", nargs=2, dest="from_trial", metavar=("OUT", "TRIAL_ID"),
+        help="train a study's trial again: its configuration, label thresholds and early "
+        "stopping as the study ran it (--set and --seeds change it)",
+    )  # fmt: skip
+    train.add_argument(
         "--seeds",
         metavar="0,1,2",
         help="train these seeds as one population; print each label and mean ± sd",
@@ -475,10 +504,13 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="stability heatmaps and summaries as HTML")
     report.add_argument("results", nargs="+", help="study output folders or URIs")
     report.add_argument("--out", help="report folder (default: RESULTS/report)")
-    report.add_argument("--x", default="lr_g", help="map x axis (default lr_g)")
-    report.add_argument("--y", default="lr_d", help="map y axis (default lr_d)")
+    report.add_argument("--x", help="map x axis (default lr_g where it varies)")
+    report.add_argument("--y", help="map y axis (default lr_d where it varies)")
     report.add_argument("--row", help="facet rows (default: d_g_ratio where it varies)")
     report.add_argument("--col", help="facet columns (default: loss where it varies)")
+    report.add_argument(
+        "--static", action="store_true", help="also write the maps as PNG and PDF (for papers)"
+    )
     report.set_defaults(handler=command_report)
     compact = commands.add_parser(
         "compact", help="fold a finished study's files together; convert the old layout"
