@@ -1,45 +1,170 @@
-"""The report from a real study: files written, HTML self-contained, images load in Chromium."""
+"""The report from a real study: files written, HTML self-contained, and in headless
+Chromium with the network cut off, hovering a cell shows its counts and clicking a trial
+opens its detail. Also `ganmap train --from`, and what bad input does."""
 
 import dataclasses
+import json
 import os
-import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from analysis.load import ResultsError, load
+from analysis import cells, report
+from analysis.load import ResultsError, StudyTables, load
 from study.cli import main
 from study.results import ResultsStore, pack_tables
 
 from .conftest import ROOT
-from .test_results import history, record
+from .test_results import history, record, write
 
 ARTIFACTS = Path(os.environ.get("GANMAP_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 
 
 @pytest.fixture(scope="module")
-def report(quick_study, tmp_path_factory):
+def quick_report(quick_study, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    assert main(["report", str(quick_study), "--out", str(out)]) == 0
+    assert main(["report", str(quick_study), "--out", str(out), "--static"]) == 0
     return out
 
 
-def test_report_writes_html_pngs_and_summary(report, quick_study):
-    files = {path.name for path in report.iterdir()}
-    assert {"report.html", "label_map.png", "converged_fraction.png", "trial_curves.png",
-            "samples.png", "summary.csv"} <= files  # fmt: skip
-    html = (report / "report.html").read_text()
-    # Self-contained: every image is embedded, nothing is fetched.
-    assert html.count("data:image/png;base64,") == 4  # two maps, curves, samples
-    assert 'src="http' not in html and "<link" not in html
-    summary = pd.read_csv(report / "summary.csv")
+def test_report_writes_html_static_figures_and_summary(quick_report, quick_study):
+    files = {path.name for path in quick_report.iterdir()}
+    static = {f"{name}.{suffix}" for name in ("label_map", "converged_fraction")
+              for suffix in ("png", "pdf")}  # fmt: skip
+    assert {"report.html", "summary.csv", *static} <= files
+    html = (quick_report / "report.html").read_text()
+    # Self-contained: plotly is embedded, nothing is fetched.
+    assert "<link" not in html and 'src="http' not in html and "cdn.plot.ly" not in html
+    summary = pd.read_csv(quick_report / "summary.csv")
     trials = load(str(quick_study)).trials
-    # One summary row per loss; its shares add up to the trials it covers.
+    # One summary row per loss, covering every trial.
     assert sorted(summary.loss) == sorted(trials.loss.unique())
     assert summary.trials.sum() == len(trials)
+    # The header says what ran, with the label definitions inline (not a repo path).
+    assert "docs/labels.md" not in html
+    for fact in ("problem", "ring8", "steps=3000", "seeds", "configurations", "64 of 64"):
+        assert fact in html, fact
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it with apt-get)")
+    return path
+
+
+def open_offline(playwright, url: str, blocked: list[str]):
+    """A headless Chromium page on `url` with every non-file request refused (recorded)."""
+    browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+    def refuse(route):
+        if not route.request.url.startswith(("file:", "data:", "blob:")):
+            blocked.append(route.request.url)
+            return route.abort()
+        return route.continue_()
+
+    page.route("**/*", refuse)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_selector("body[data-ready=yes]", timeout=60_000)
+    return browser, page, errors
+
+
+# The centre of the first occupied cell of the label map, in page pixels, and its number.
+FIRST_CELL = """() => {
+  const gd = document.getElementById("label-map");
+  const k = gd._fullData.findIndex(t => t.name === "cells");
+  const trace = gd._fullData[k], layout = gd._fullLayout;
+  const xa = layout[trace.xaxis.replace("x", "xaxis")], ya = layout[trace.yaxis.replace("y", "yaxis")];
+  for (let j = 0; j < trace.z.length; j++) for (let i = 0; i < trace.z[j].length; i++) {
+    if (trace.customdata[j][i] >= 0) {
+      const box = gd.getBoundingClientRect();
+      return {cell: trace.customdata[j][i], x: box.left + xa._offset + xa.l2p(trace.x[i]),
+              y: box.top + ya._offset + ya.l2p(trace.y[j])};
+    }
+  }
+}"""
+
+
+def test_hovering_a_cell_shows_its_counts_and_a_trial_opens_its_detail(quick_report, quick_study):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    chromium()
+    blocked: list[str] = []
+    with playwright_api.sync_playwright() as playwright:
+        browser, page, errors = open_offline(
+            playwright, (quick_report / "report.html").resolve().as_uri(), blocked
+        )
+        where = page.evaluate(FIRST_CELL)
+        page.mouse.move(where["x"], where["y"])
+        hover = page.wait_for_selector(".hoverlayer .hovertext", timeout=10_000).text_content()
+        # The hover names the cell's trials and its counts, exactly the cell table's.
+        table = _cell_table(quick_study)
+        cell = table.iloc[where["cell"]]
+        counts = f"converged {cell.n_converged}/{cell.trials} = {cell.converged_fraction:.0%}"
+        assert f"{cell.trials} trials" in hover and counts in hover and "95% interval" in hover
+        # A click lists the cell's trials; a trial opens its detail.
+        page.mouse.click(where["x"], where["y"])
+        page.wait_for_selector("#cell button.trial")
+        page.click("#cell button.trial")
+        trial = page.wait_for_selector("#trial[data-trial]")
+        text = trial.text_content()
+        assert "reason:" in text and "ganmap train --from" in text
+        # Samples over the true modes, and the curves: plotly drew them in the drawer.
+        assert page.locator("#trial .plot .main-svg").count() >= 3
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report_trial.png"))
+        page.locator("#close").click()
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        browser.close()
+    # No request left the machine, and the page's script ran without an error.
+    assert blocked == [] and errors == []
+    assert (ARTIFACTS / "report.png").stat().st_size > 50_000
+
+
+def _cell_table(study) -> pd.DataFrame:
+    tables = StudyTables(str(study))
+    trials = cells.with_ratio(tables.trials())
+    choice = report.choose_map(trials)
+    return report.stability_map(trials, choice, report.header.spec_space(tables)).table
+
+
+def test_train_from_a_study_reproduces_the_trials_configuration(tmp_path, capsys):
+    store = ResultsStore(str(tmp_path / "study"))
+    write(store, "p1", "a", "b")
+    stored = load(str(tmp_path / "study")).trials.set_index("trial_id").loc["b"]
+    code = main(["train", "--from", str(tmp_path / "study"), "b", "--set", "steps=20",
+                 "--set", "eval_every=10", "--json"])  # fmt: skip
+    config = json.loads(capsys.readouterr().out)["config"]
+    # The stored configuration, every key, except what --set changed.
+    assert code == 0 and config["steps"] == 20
+    for key in ("problem", "lr_g", "lr_d", "loss", "seed", "hidden_dim", "batch_size"):
+        assert config[key] == pytest.approx(stored[key]), key
+
+
+def test_train_from_an_unknown_trial_exits_2_naming_it(tmp_path, capsys):
+    store = ResultsStore(str(tmp_path / "study"))
+    write(store, "p1", "a")
+    assert main(["train", "--from", str(tmp_path / "study"), "zz"]) == 2
+    assert "no trial 'zz'" in capsys.readouterr().err
+
+
+@pytest.fixture
+def small_study(tmp_path):
+    store = ResultsStore(str(tmp_path / "study"))
+    write(store, "p1", "a", "b")
+    return tmp_path / "study"
+
+
+def test_an_axis_that_does_not_vary_exits_2_naming_the_choices(small_study, tmp_path, capsys):
+    code = main(["report", str(small_study), "--x", "beta1", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    # Exit 2, the varied keys named, nothing written.
+    assert code == 2 and "--x beta1: does not vary in this study" in err, err
+    assert not (tmp_path / "r").exists()
 
 
 def test_report_of_a_missing_study_exits_2(tmp_path, capsys):
@@ -61,37 +186,6 @@ def test_report_of_the_old_single_file_layout_says_how_to_convert_it(tmp_path, c
     assert f"convert it with `ganmap compact {tmp_path}`" in capsys.readouterr().err
 
 
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it with apt-get)")
-    return path
-
-
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--virtual-time-budget=5000",
-]  # fmt: skip
-
-
-def test_report_opens_in_headless_chromium_with_every_image_loaded(report, tmp_path):
-    browser = chromium()
-    url = (report / "report.html").resolve().as_uri()
-    profile = [f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([browser, *CHROMIUM_FLAGS, *profile, "--dump-dom", url],
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
-    # The page's own script counts the images that decoded: all 4 of 4.
-    loaded = re.search(r'data-images-loaded="(\d+)/(\d+)"', dom.stdout)
-    assert loaded is not None, dom.stderr[-2000:]
-    assert loaded.group(1) == loaded.group(2) == "4"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    screenshot = ARTIFACTS / "report.png"
-    shot = [browser, *CHROMIUM_FLAGS, *profile, "--window-size=1280,2400"]
-    subprocess.run([*shot, f"--screenshot={screenshot}", url], capture_output=True, timeout=120)
-    assert screenshot.stat().st_size > 10_000
-
-
 SCRIPT = "<script>document.title='pwned'</script>"
 
 
@@ -109,17 +203,23 @@ def test_values_from_the_data_are_escaped_in_the_report(tmp_path):
     ResultsStore(str(tmp_path / "study")).write_pack("p1", tables)
     assert main(["report", str(tmp_path / "study"), "--out", str(tmp_path / "report")]) == 0
     html = (tmp_path / "report" / "report.html").read_text()
-    # The script appears only escaped: in the title and heading (Jinja2 escapes quotes
-    # too), and as a label reason in the typical-trials table (pandas' escaping).
+    # The script appears only escaped: as HTML text in the title and heading, and inside
+    # the page's JSON with "<" written as \\u003c (the reason too).
     assert SCRIPT not in html and "<script>document" not in html
-    assert html.count("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;") == 2
-    assert "<td>&lt;script&gt;document.title='pwned'&lt;/script&gt; reason</td>" in html
-    # The page's own script (its image counter) is the only script element.
-    assert html.count("<script>") == 1
-    if shutil.which("chromium") or shutil.which("chromium-browser"):
+    assert html.count("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;") >= 2
+    assert "\\u003cscript\\u003edocument.title='pwned'\\u003c/script\\u003e reason" in html
+    # The page's own scripts are the only script elements: its data, plotly, its code.
+    assert html.count("<script") == 3
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    chromium()
+    with playwright_api.sync_playwright() as playwright:
         url = (tmp_path / "report" / "report.html").resolve().as_uri()
-        profile = [f"--user-data-dir={tmp_path / 'profile'}"]
-        dom = subprocess.run([chromium(), *CHROMIUM_FLAGS, *profile, "--dump-dom", url],
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
-        # In a browser, nothing from the data ran: the title is still the report's.
-        assert "<title>ganmap report: &lt;script&gt;" in dom.stdout, dom.stderr[-2000:]
+        browser, page, errors = open_offline(playwright, url, [])
+        page.click("main button.trial")
+        reason = page.wait_for_selector("#trial[data-trial]").text_content()
+        title = page.title()
+        browser.close()
+    # In a browser nothing from the data ran: the title is still the report's, and the
+    # reason shows as text.
+    assert title.startswith("ganmap report: <script>") and errors == []
+    assert f"reason: {SCRIPT} reason" in reason

@@ -50,7 +50,9 @@
       box.appendChild(element("p", (cell.trials - cell.ids.length) + " more trials in this cell " +
         "are not listed (the report bounds the ids it embeds)"));
     }
-    document.getElementById("trial").replaceChildren();
+    var trial = document.getElementById("trial");
+    trial.replaceChildren();
+    delete trial.dataset.trial;
     drawer.classList.add("open");
     drawer.scrollTop = 0;
   }
@@ -60,6 +62,7 @@
     box.replaceChildren();
     drawer.classList.add("open");
     var detail = DATA.details[id];
+    box.dataset.trial = id;
     box.appendChild(element("h3", "Trial " + id));
     if (!detail) {
       box.appendChild(element("p", "This trial's curves and samples are not embedded in the " +
@@ -81,7 +84,6 @@
     curvePlots(box, detail);
     var settings = Object.keys(detail.config).map(function (k) { return k + "=" + detail.config[k]; });
     box.appendChild(element("p", "configuration: " + settings.join(", "), { "class": "note" }));
-    box.dataset.trial = id;
   }
 
   function plotBox(box, height) {
