@@ -44,7 +44,7 @@ def test_report_writes_html_static_figures_and_summary(quick_report, quick_study
     assert summary.trials.sum() == len(trials)
     # The header says what ran, with the label definitions inline (not a repo path).
     assert "docs/labels.md" not in html
-    for fact in ("problem", "ring8", "steps=3000", "seeds", "configurations", "64 of 64"):
+    for fact in ("problem", "ring8", "steps=5000", "seeds", "configurations", "64 of 64"):
         assert fact in html, fact
 
 
