@@ -104,7 +104,9 @@ def _most_robust(settings: pd.DataFrame, x: str, y: str) -> str:
     best = grid.assign(_n=counts).sort_values(["_n", "score"], ascending=False).iloc[0]
     setting = ", ".join(f"{key}={_fmt(best[key])}" for key in [*others, *axes])
     seeds, neighbours = int(best["seeds"]), int(best["_n"])
-    return f"{setting} (all {seeds} seeds converged; {neighbours} such neighbours)"
+    plural = "" if neighbours == 1 else "s"
+    return (f"{setting} (all {seeds} seeds converged, and {neighbours} neighbour{plural} "
+            "whose seeds all converged)")  # fmt: skip
 
 
 def _fmt(value) -> str:

@@ -79,7 +79,8 @@ FIRST_CELL = """() => {
   const gd = document.getElementById("label-map");
   const k = gd._fullData.findIndex(t => t.name === "cells");
   const trace = gd._fullData[k], layout = gd._fullLayout;
-  const xa = layout[trace.xaxis.replace("x", "xaxis")], ya = layout[trace.yaxis.replace("y", "yaxis")];
+  const xa = layout[trace.xaxis.replace("x", "xaxis")];
+  const ya = layout[trace.yaxis.replace("y", "yaxis")];
   for (let j = 0; j < trace.z.length; j++) for (let i = 0; i < trace.z[j].length; i++) {
     if (trace.customdata[j][i] >= 0) {
       const box = gd.getBoundingClientRect();
