@@ -156,11 +156,15 @@ def _grid_facet(fig, r, c, cells, table, axes, texts, stripes: int) -> None:
             x=xi, y=yi, mode="text", text=cells["code"], hoverinfo="skip", showlegend=False,
             textfont=dict(color=[legend.ink(colour) for colour in colours], size=13),
         ), r, c)  # fmt: skip
-    x_text, y_text = distinct_text(x_values), distinct_text(y_values)
-    fig.update_xaxes(tickvals=list(range(len(xs))), ticktext=[x_text[v] for v in x_values],
-                     range=[-0.5, len(xs) - 0.5], showgrid=False, row=r, col=c)  # fmt: skip
-    fig.update_yaxes(tickvals=list(range(len(ys))), ticktext=[y_text[v] for v in y_values],
-                     range=[-0.5, len(ys) - 0.5], showgrid=False, row=r, col=c)  # fmt: skip
+    _categorical_ticks(fig, r, c, x_values, y_values)
+
+
+def _categorical_ticks(fig, r: int, c: int, x_values: list, y_values: list) -> None:
+    """One tick per value, at positions 0..n-1, each printed distinctly."""
+    for update, values in ((fig.update_xaxes, x_values), (fig.update_yaxes, y_values)):
+        text = distinct_text(values)
+        update(tickvals=list(range(len(values))), ticktext=[text[v] for v in values],
+               range=[-0.5, len(values) - 0.5], showgrid=False, row=r, col=c)  # fmt: skip
 
 
 def _stripes(counts: np.ndarray, majority: str, stripes: int) -> np.ndarray:
@@ -285,11 +289,7 @@ def _converged_grid(fig, r, c, cells, table, axes, texts) -> None:
             x=xi, y=yi, mode="text", text=_interval_text(cells), hoverinfo="skip",
             textfont=dict(color=ink, size=10), showlegend=False,
         ), r, c)  # fmt: skip
-    x_text, y_text = distinct_text(x_values), distinct_text(y_values)
-    fig.update_xaxes(tickvals=list(range(len(xs))), ticktext=[x_text[v] for v in x_values],
-                     range=[-0.5, len(xs) - 0.5], showgrid=False, row=r, col=c)  # fmt: skip
-    fig.update_yaxes(tickvals=list(range(len(ys))), ticktext=[y_text[v] for v in y_values],
-                     range=[-0.5, len(ys) - 0.5], showgrid=False, row=r, col=c)  # fmt: skip
+    _categorical_ticks(fig, r, c, x_values, y_values)
 
 
 def _converged_points(fig, r, c, cells, axes, texts) -> None:
