@@ -27,6 +27,7 @@ STRIPES = 12  # sub-columns per cell that show a mixed cell's label shares
 MAX_STRIPE_VALUES = 3_000_000  # above this many stripe values in a map, fewer stripes
 MAX_TEXT_CELLS = 600  # letter codes printed in cells only up to this many cells per map
 PANEL_PX = 300
+HALO = "0 0 2px #fff, 0 0 3px #fff"  # white glow: letters readable on split (mixed) cells
 FONT = dict(family="sans-serif", size=12)
 
 
@@ -47,16 +48,14 @@ def facet_values(table: pd.DataFrame, key: str | None) -> list:
 
 def _facets(table, row, col, title: str):
     rows, cols = facet_values(table, row), facet_values(table, col)
-    titles = [
-        ", ".join(f"{k}={v}" for k, v in ((row, r), (col, c)) if k) for r in rows for c in cols
-    ]
+    titles = [_heading(row, r, col, c) for r in rows for c in cols]
     fig = make_subplots(
         len(rows), len(cols), shared_xaxes=True, shared_yaxes=True, subplot_titles=titles,
         horizontal_spacing=0.06 if len(cols) > 1 else 0.0, vertical_spacing=0.12 / len(rows),
     )  # fmt: skip
     fig.update_layout(
         title=title, template="simple_white", font=FONT, hovermode="closest",
-        height=PANEL_PX * len(rows) + 160, width=max(560, PANEL_PX * len(cols) + 260),
+        height=PANEL_PX * len(rows) + 160, width=PANEL_PX * len(cols) + 330,
         margin=dict(l=70, r=20, t=90, b=60), clickmode="event",
     )  # fmt: skip
     return fig, rows, cols
@@ -112,9 +111,8 @@ def label_map(table, axes: MapAxes, texts, row=None, col=None, regions=None) -> 
         for j, c in enumerate(cols):
             cells = _facet(table, row, col, r, c)
             if axes.scattered:
-                _scattered_facet(
-                    fig, i + 1, j + 1, cells, axes, texts, _facet(regions, row, col, r, c)
-                )
+                here = _facet(regions, row, col, r, c)
+                _scattered_facet(fig, i + 1, j + 1, cells, axes, texts, here)
             else:
                 _grid_facet(fig, i + 1, j + 1, cells, table, axes, texts, stripes)
     _label_legend(fig)
@@ -132,14 +130,15 @@ def _grid_facet(fig, r, c, cells, table, axes, texts, stripes: int) -> None:
     xs, x_values = _positions(table, axes.x)
     ys, y_values = _positions(table, axes.y)
     xi, yi = cells[axes.x].map(xs).to_numpy(), cells[axes.y].map(ys).to_numpy()
-    z = np.full((len(ys), len(xs) * stripes), np.nan)
+    width = stripes + 1  # sub-columns per cell: its stripes, then a blank one between cells
+    z = np.full((len(ys), len(xs) * width), np.nan)
     counts = cells[[f"n_{label}" for label in LABELS]].to_numpy()
     for x, y, row, majority in zip(xi, yi, counts, cells["majority"]):
-        z[y, x * stripes : (x + 1) * stripes] = _stripes(row, majority, stripes)
-    sub_x = (np.arange(len(xs) * stripes) + 0.5) / stripes - 0.5
+        z[y, x * width : x * width + stripes] = _stripes(row, majority, stripes)
+    sub_x = (np.arange(len(xs) * width) + 0.5) / width - 0.5
     fig.add_trace(go.Heatmap(
         x=sub_x, y=np.arange(len(ys)), z=z, colorscale=LABEL_SCALE, zmin=-0.5,
-        zmax=len(LABELS) - 0.5, showscale=False, hoverinfo="skip", xgap=0, ygap=0,
+        zmax=len(LABELS) - 0.5, showscale=False, hoverinfo="skip", xgap=0, ygap=2,
     ), r, c)  # fmt: skip
     hover = np.full((len(ys), len(xs)), None, dtype=object)
     index = np.full((len(ys), len(xs)), -1)
@@ -151,12 +150,21 @@ def _grid_facet(fig, r, c, cells, table, axes, texts, stripes: int) -> None:
         colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], xgap=1, ygap=1, name="cells",
     ), r, c)  # fmt: skip
     if len(cells) <= MAX_TEXT_CELLS:
-        colours = [legend.COLOURS.get(m, legend.MIXED_COLOUR) for m in cells["majority"]]
-        fig.add_trace(go.Scatter(
-            x=xi, y=yi, mode="text", text=cells["code"], hoverinfo="skip", showlegend=False,
-            textfont=dict(color=[legend.ink(colour) for colour in colours], size=13),
-        ), r, c)  # fmt: skip
+        _letters(fig, r, c, xi, yi, cells)
     _categorical_ticks(fig, r, c, x_values, y_values)
+
+
+def _letters(fig, r: int, c: int, xi, yi, cells: pd.DataFrame) -> None:
+    """Each cell's letter code: black (with a white halo, readable across the stripes of a
+    mixed cell) or white, whichever reads better on the cell's colour."""
+    colours = [legend.COLOURS.get(m, legend.MIXED_COLOUR) for m in cells["majority"]]
+    ink = np.array([legend.ink(colour) for colour in colours])
+    for shade, halo in (("#000000", HALO), ("#FFFFFF", "none")):
+        chosen = ink == shade
+        fig.add_trace(go.Scatter(
+            x=xi[chosen], y=yi[chosen], mode="text", text=cells["code"].to_numpy()[chosen],
+            hoverinfo="skip", showlegend=False, textfont=dict(color=shade, size=13, shadow=halo),
+        ), r, c)  # fmt: skip
 
 
 def _categorical_ticks(fig, r: int, c: int, x_values: list, y_values: list) -> None:
@@ -211,28 +219,14 @@ def _scattered_facet(fig, r, c, cells, axes: MapAxes, texts, regions) -> None:
 
 
 def _label_legend(fig) -> None:
-    """Legend entries: each label's colour and letter, mixed cells, empty cells."""
-    for label in LABELS:
-        name = f"{legend.LETTERS[label]}  {label}"
-        fig.add_trace(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="markers",
-                name=name,
-                marker=dict(symbol="square", size=14, color=legend.COLOURS[label]),
-            )
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=[None],
-            y=[None],
-            mode="markers",
-            name="stripes: mixed (no clear majority)",
-            marker=dict(symbol="square-open", size=14, color="#000000"),
-        )
-    )
-    fig.update_layout(legend=dict(orientation="h", y=-0.08, yanchor="top", x=0, font=dict(size=11)))
+    """Legend entries, beside the maps: each label's colour and letter, and mixed cells."""
+    entries = [(f"{legend.LETTERS[label]}  {label}", "square", legend.COLOURS[label])
+               for label in LABELS]  # fmt: skip
+    entries.append(("stripes: mixed (no label<br>holds 2/3 of the trials)", "square-open", "#000"))
+    for name, symbol, colour in entries:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                 marker=dict(symbol=symbol, size=14, color=colour)))  # fmt: skip
+    fig.update_layout(legend=dict(x=1.02, y=1, yanchor="top", font=dict(size=11)))
 
 
 def _axis_titles(fig, axes: MapAxes, rows: int, cols: int) -> None:
