@@ -171,10 +171,12 @@ def test_importance_ranks_the_hyperparameter_that_decides_the_label():
     # Converged exactly when lr_g < 1e-3, whatever lr_d is; diverged otherwise.
     trials["label"] = np.where(trials["lr_g"] < 1e-3, "converged", "diverged")
     table = importance.importance_table(trials, ["lr_g", "lr_d"])
-    # lr_g explains (nearly) all of both indicators, lr_d nothing.
-    assert list(table.index) == ["lr_g", "lr_d"]
+    # lr_g explains (nearly) all of both indicators on its own; lr_d and the rest nothing.
+    assert list(table.index) == ["lr_g", "lr_d", importance.REST]
     assert table.loc["lr_g"].tolist() == pytest.approx([1.0, 1.0], abs=0.05)
     assert table.loc["lr_d"].tolist() == pytest.approx([0.0, 0.0], abs=0.05)
+    # Each column is a split of the indicator's variance: it sums to 1.
+    assert table.sum().tolist() == pytest.approx([1.0, 1.0])
 
 
 def test_map_options_must_vary_in_the_study():
