@@ -27,6 +27,7 @@ STRIPES = 12  # sub-columns per cell that show a mixed cell's label shares
 MAX_STRIPE_VALUES = 3_000_000  # above this many stripe values in a map, fewer stripes
 MAX_TEXT_CELLS = 600  # letter codes printed in cells only up to this many cells per map
 PANEL_PX = 300
+MAX_INTERVAL_COLUMNS = 5  # wider maps print k/n alone in a cell (the interval is in the hover)
 HALO = "0 0 2px #fff, 0 0 3px #fff"  # white glow: letters readable on split (mixed) cells
 FONT = dict(family="sans-serif", size=12)
 
@@ -255,9 +256,12 @@ def converged_map(table, axes: MapAxes, texts, row=None, col=None) -> go.Figure:
     return fig
 
 
-def _interval_text(cells: pd.DataFrame) -> list[str]:
+def _interval_text(cells: pd.DataFrame, columns: int) -> list[str]:
+    """'k/n' over its interval; k/n alone when the cells are too narrow (the interval is
+    in the hover)."""
+    interval = columns <= MAX_INTERVAL_COLUMNS
     return [
-        f"{k}/{n}<br>{lo:.0%}-{hi:.0%}"
+        f"{k}/{n}" + (f"<br>{lo:.0%}-{hi:.0%}" if interval else "")
         for k, n, lo, hi in zip(cells["n_converged"], cells["trials"], cells["converged_low"],
                                 cells["converged_high"])
     ]  # fmt: skip
@@ -280,7 +284,7 @@ def _converged_grid(fig, r, c, cells, table, axes, texts) -> None:
     if len(cells) <= MAX_TEXT_CELLS:
         ink = ["#000000" if value > 0.6 else "#FFFFFF" for value in cells["converged_fraction"]]
         fig.add_trace(go.Scatter(
-            x=xi, y=yi, mode="text", text=_interval_text(cells), hoverinfo="skip",
+            x=xi, y=yi, mode="text", text=_interval_text(cells, len(xs)), hoverinfo="skip",
             textfont=dict(color=ink, size=10), showlegend=False,
         ), r, c)  # fmt: skip
     _categorical_ticks(fig, r, c, x_values, y_values)

@@ -108,7 +108,7 @@
         marker: { size: 3, color: colour }, line: { color: colour } };
       var eq = { x: [0], y: [0], mode: "markers", name: "equilibrium",
         marker: { symbol: "x", size: 12, color: "#000" } };
-      return Plotly.newPlot(plotBox(box, 380), [orbit, eq], layout("Dirac-GAN: (theta, psi)", square(null)), CONFIG);
+      return Plotly.newPlot(plotBox(box, 380), [orbit, eq], layout("Dirac-GAN: (theta, psi), fixed axes", square(m.extent)), CONFIG);
     }
     if (!s.x) return;
     var points = { x: s.x, y: s.y, mode: "markers", name: "final samples",
