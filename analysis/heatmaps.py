@@ -12,7 +12,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import to_rgb
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import NullFormatter
 
 from analysis import legend
 from analysis.cells import MapAxes, distinct_text
@@ -56,6 +58,15 @@ def _grid_axes(ax, table: pd.DataFrame, axes: MapAxes, bottom: bool, left: bool)
     return positions
 
 
+def _continuous(ax, axes: MapAxes, bottom: bool, left: bool) -> None:
+    """Log or linear axes for scattered points; only the decades labelled on a log axis."""
+    for log, set_scale, axis in ((axes.log_x, ax.set_xscale, ax.xaxis),
+                                 (axes.log_y, ax.set_yscale, ax.yaxis)):  # fmt: skip
+        set_scale("log" if log else "linear")
+        axis.set_minor_formatter(NullFormatter())
+    _titles(ax, axes, bottom, left)
+
+
 def _titles(ax, axes: MapAxes, bottom: bool, left: bool) -> None:
     if bottom:
         ax.set_xlabel(f"{axes.x} (log scale)" if axes.log_x else axes.x)
@@ -93,9 +104,14 @@ def plot_label_map(table, axes: MapAxes, row=None, col=None, grid=None):
             _cell(ax, xs[cell[axes.x]], ys[cell[axes.y]], cell)
     handles = [Patch(facecolor=legend.COLOURS[label], label=f"{legend.LETTERS[label]} {label}")
                for label in LABELS]  # fmt: skip
-    handles.append(Patch(facecolor="white", edgecolor="black", label="stripes: mixed"))
-    handles.append(Patch(facecolor=legend.EMPTY_COLOUR, hatch="//", edgecolor="#BBBBBB",
-                         label="no trials"))  # fmt: skip
+    if axes.scattered:
+        handles.append(Line2D([], [], marker="o", color="white", markeredgecolor="black",
+                              label="trained configuration (white: mixed)"))  # fmt: skip
+        handles.append(Patch(facecolor="#EEEEEE", label="paler: the nearest point is less sure"))
+    else:
+        handles.append(Patch(facecolor="white", edgecolor="black", label="stripes: mixed"))
+        handles.append(Patch(facecolor=legend.EMPTY_COLOUR, hatch="//", edgecolor="#BBBBBB",
+                             label="no trials"))  # fmt: skip
     fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
     return fig, ax_grid
 
@@ -135,9 +151,7 @@ def _regions(ax, regions: pd.DataFrame, facet: pd.DataFrame, axes: MapAxes, bott
     ax.pcolormesh(xs, ys, image, shading="nearest", rasterized=True)
     fill = [legend.COLOURS.get(m, legend.MIXED_COLOUR) for m in facet["majority"]]
     ax.scatter(facet[axes.x], facet[axes.y], c=fill, s=28, edgecolors="black", linewidths=0.8)
-    ax.set_xscale("log" if axes.log_x else "linear")
-    ax.set_yscale("log" if axes.log_y else "linear")
-    _titles(ax, axes, bottom, left)
+    _continuous(ax, axes, bottom, left)
 
 
 def plot_converged_fraction(table, axes: MapAxes, row=None, col=None):
@@ -150,9 +164,7 @@ def plot_converged_fraction(table, axes: MapAxes, row=None, col=None):
         if axes.scattered:
             ax.scatter(facet[axes.x], facet[axes.y], c=facet["converged_fraction"], cmap=colours,
                        vmin=0, vmax=1, s=20 + 12 * facet["trials"], edgecolors="black")  # fmt: skip
-            ax.set_xscale("log" if axes.log_x else "linear")
-            ax.set_yscale("log" if axes.log_y else "linear")
-            _titles(ax, axes, bottom, left)
+            _continuous(ax, axes, bottom, left)
             continue
         xs, ys = _grid_axes(ax, table, axes, bottom, left)
         _empty_cells(ax, xs, ys, facet, axes)
