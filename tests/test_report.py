@@ -103,7 +103,9 @@ def test_hovering_a_cell_shows_its_counts_and_a_trial_opens_its_detail(quick_rep
         browser, page, errors = open_offline(
             playwright, (quick_report / "report.html").resolve().as_uri(), blocked
         )
+        page.locator("#label-map").scroll_into_view_if_needed()
         where = page.evaluate(FIRST_CELL)
+        page.mouse.move(where["x"] - 5, where["y"] - 5)  # plotly hovers on a mouse move
         page.mouse.move(where["x"], where["y"])
         hover = page.wait_for_selector(".hoverlayer .hovertext", timeout=10_000).text_content()
         # The hover names the cell's trials and its counts, exactly the cell table's.
