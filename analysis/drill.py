@@ -139,6 +139,7 @@ def details(tables: StudyTables, chosen: pd.DataFrame, locations: dict[str, str]
             "confidence": round(float(row["confidence"]), 3),
             "reason": row.get("label_reason") or "",
             "stopped": _stopped(row),
+            "round": _plain(row.get("round")),  # a boundary search's round, else None
             "config": config,
             "commands": reproduce(config, locations.get(row["study"], ""), tid),
             "history": _history(histories.get(tid)),
@@ -149,7 +150,9 @@ def details(tables: StudyTables, chosen: pd.DataFrame, locations: dict[str, str]
 
 
 def _plain(value):
-    """A table value as plain JSON (numpy scalars, NaN as null)."""
+    """A table value as plain JSON (numpy scalars, NaN and missing values as null)."""
+    if value is None or value is pd.NA:
+        return None
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

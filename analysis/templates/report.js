@@ -74,8 +74,10 @@
       return;
     }
     var kind = detail.collapse_kind ? " (" + detail.collapse_kind + ")" : "";
+    var round = detail.round === null || detail.round === undefined ? "" :
+      "; proposed in boundary round " + detail.round;
     box.appendChild(element("p", "label: " + detail.label + kind + ", confidence " +
-      detail.confidence + (detail.stopped ? "; " + detail.stopped : "")));
+      detail.confidence + (detail.stopped ? "; " + detail.stopped : "") + round));
     box.appendChild(element("p", "reason: " + detail.reason));
     box.appendChild(element("p", "train it again:"));
     box.appendChild(element("pre", detail.commands.from, { "class": "command" }));
