@@ -25,6 +25,7 @@ from plotly.offline import get_plotlyjs
 
 from analysis import cells, drill, figures, header, heatmaps, importance, legend, regions, scatter
 from analysis.load import StudyTables
+from study.exits import echo_value
 from study.schema import HYPERPARAMETERS, TRIALS_SCHEMA
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -140,7 +141,7 @@ def choose_map(trials: pd.DataFrame, x=None, y=None, row=None, col=None) -> MapC
     for option, value in (("x", x), ("y", y), ("row", row), ("col", col)):
         if value is not None and value not in choosable:
             raise ReportError(
-                f"--{option} {value}: does not vary in this study; choose from "
+                f"--{option} {echo_value(value)}: does not vary in this study; choose from "
                 f"{', '.join(choosable) or 'nothing (no hyperparameter varies)'}"
             )
     given = [value for value in (x, y, row, col) if value is not None]

@@ -170,7 +170,7 @@ def test_an_axis_that_does_not_vary_exits_2_naming_the_choices(small_study, tmp_
     code = main(["report", str(small_study), "--x", "beta1", "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     # Exit 2, the varied keys named, nothing written.
-    assert code == 2 and "--x beta1: does not vary in this study" in err, err
+    assert code == 2 and "--x 'beta1': does not vary in this study" in err, err
     assert not (tmp_path / "r").exists()
 
 

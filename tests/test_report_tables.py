@@ -185,7 +185,7 @@ def test_map_options_must_vary_in_the_study():
     choice = report.choose_map(trials)
     assert (choice.x, choice.y, choice.row, choice.col) == ("lr_g", "lr_d", None, None)
     # An axis that does not vary is refused, naming the ones that do.
-    with pytest.raises(report.ReportError, match="--x beta1: does not vary.*lr_g, lr_d"):
+    with pytest.raises(report.ReportError, match="--x 'beta1': does not vary.*lr_g, lr_d"):
         report.choose_map(trials, x="beta1")
     with pytest.raises(report.ReportError, match="must differ"):
         report.choose_map(trials, x="lr_d", y="lr_d")
