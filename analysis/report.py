@@ -278,9 +278,8 @@ def _label_rows() -> list[dict]:
 
 def _pooled_note(choice: MapChoice) -> str:
     where = " x ".join([*choice.facets, choice.x, choice.y])
-    pooled = ", ".join(choice.pooled)
-    seeds = "its seeds"
-    return f"one per {where}; a cell pools {seeds}" + (f" and every {pooled}" if pooled else "")
+    pooled = f" and every value of {', '.join(choice.pooled)}" if choice.pooled else ""
+    return f"one per {where}; a cell pools its seeds{pooled}"
 
 
 def _map_note(axes: cells.MapAxes) -> str:
