@@ -258,7 +258,7 @@ def _html(frame: pd.DataFrame, **options) -> Markup:
 def _script_json(data: dict) -> str:
     """`data` as JSON that is safe inside a <script> element: no "<", ">" or "&" appears
     raw, so nothing in the data (a study name, a label reason) can close the element."""
-    text = json.dumps(data, allow_nan=False, default=_jsonable)
+    text = json.dumps(data, allow_nan=False, default=_jsonable, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
