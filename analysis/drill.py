@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,10 +23,11 @@ import yaml
 
 from analysis.load import ResultsError, StudyTables
 from study.config import TrainConfig
-from study.labels import EarlyStopping, LabelThresholds
-from study.relabel import study_thresholds
 from study.results import SPEC_FILE
 from study.schema import HYPERPARAMETERS, MODE_COUNTS, resolved_hyperparameters
+
+if TYPE_CHECKING:  # imported where used: the labeler imports torch
+    from study.labels import EarlyStopping, LabelThresholds
 
 DETAIL_LIMIT = 200
 CELL_IDS = 12
@@ -89,6 +91,9 @@ class StoredTrial:
 def stored_trial(location: str, trial_id: str) -> StoredTrial:
     """The trial `trial_id` of the study at `location` (`ganmap train --from`); a
     ResultsError when the folder has no such trial."""
+    from study.labels import EarlyStopping  # here: the labeler imports torch
+    from study.relabel import study_thresholds
+
     tables = StudyTables(location)
     rows = tables.trials(columns=list(HYPERPARAMETERS), filter=pc.field("trial_id") == trial_id)
     if rows.empty:

@@ -17,8 +17,6 @@ import yaml
 
 from analysis.cells import distinct_text
 from analysis.load import StudyTables
-from study.labels import LabelThresholds
-from study.relabel import LABELS_FILE
 
 ARCHITECTURE = (
     "g_hidden_dim", "g_hidden_layers", "g_activation", "d_hidden_dim", "d_hidden_layers",
@@ -142,6 +140,9 @@ def _version() -> str:
 
 def _thresholds(header: Header, store, spec: dict | None) -> None:
     """Which thresholds labeled this study: labels.yaml's (a relabel) or the spec's."""
+    from study.labels import LabelThresholds  # here: the labeler imports torch
+    from study.relabel import LABELS_FILE
+
     where = store.location
     if store.exists(LABELS_FILE):
         record = yaml.safe_load(store.read_bytes(LABELS_FILE)) or {}

@@ -9,11 +9,12 @@ point's seeds disagree, near 0 deep inside a region).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
 from analysis.cells import MapAxes, map_frame
-from study.boundary import CategoricalAxis, NumericAxis, dense_grid, predict_map
 
 RESOLUTION = 64  # grid points per axis of a drawn region map
 
@@ -24,6 +25,8 @@ def region_grid(
 ) -> pd.DataFrame:  # fmt: skip
     """One row per grid point per facet: the facet values, `x`, `y` (the axes' names as
     columns), the predicted `label` and its `uncertainty` in [0, 1]."""
+    from study.boundary import CategoricalAxis, NumericAxis, dense_grid, predict_map  # sklearn
+
     frame = map_frame(trials, axes)
     facets = [key for key in (row, col) if key]
     numeric = [
@@ -41,13 +44,13 @@ def region_grid(
     return grid.assign(label=predicted.labels, uncertainty=predicted.uncertainty)
 
 
-def _widened(axis: NumericAxis) -> NumericAxis:
-    """An axis with low < high (a single sampled value gets a small span around it)."""
+def _widened(axis):
+    """A NumericAxis with low < high (a single sampled value gets a small span around it)."""
     if axis.low < axis.high:
         return axis
     if axis.log:
-        return NumericAxis(axis.name, axis.low / 2, axis.low * 2, True)
-    return NumericAxis(axis.name, axis.low - 0.5, axis.low + 0.5, False)
+        return dataclasses.replace(axis, low=axis.low / 2, high=axis.low * 2)
+    return dataclasses.replace(axis, low=axis.low - 0.5, high=axis.low + 0.5)
 
 
 def grid_values(grid: pd.DataFrame, name: str) -> np.ndarray:
