@@ -6,6 +6,11 @@ and samples of the few trials it embeds in full, from their own pack files
 (`analysis.drill`). Every figure is drawn from a table computed first: the cell table
 (`analysis.cells`), the region grid of a sampled study (`analysis.scatter`), the region
 summary (`analysis.regions`) and the importance table (`analysis.importance`).
+
+Every value from the data reaches the page as text: the template autoescapes, pandas
+escapes its tables, the page's JSON has no raw "<", ">" or "&", and the page's script
+inserts values with textContent. Results folders get shared, and a study name or a
+label reason must never run as script in the reader's browser.
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from analysis import cells, drill, figures, header, heatmaps, importance, legend, regions, scatter
-from analysis.load import StudyTables
+from analysis.load import ResultsError, StudyTables
 from study.exits import echo_value
-from study.schema import HYPERPARAMETERS, TRIALS_SCHEMA
+from study.schema import HYPERPARAMETERS, LABELS, TRIALS_SCHEMA
 
 TEMPLATES = Path(__file__).parent / "templates"
 ENVIRONMENT = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
@@ -91,6 +96,7 @@ def write_report(
     trials = cells.with_ratio(trials)
     boundary = header.search_algorithm(tables) == "boundary"
     choice = choose_map(trials, x, y, row, col)
+    check_trials(trials, choice)
     stability = stability_map(trials, choice, header.spec_space(tables), boundary)
     ranked = importance.importance_table(trials, varied_keys(trials))
     summary = regions.region_summary(trials, x=stability.choice.x, y=stability.choice.y)
@@ -125,6 +131,18 @@ def write_report(
     path = out / "report.html"
     path.write_text(html)
     return path
+
+
+def check_trials(trials: pd.DataFrame, choice: MapChoice) -> None:
+    """ResultsError unless the columns the report needs are there, with known labels
+    (files written by another tool, or tampered with, may lack them)."""
+    for name in ("trial_id", "label", choice.x, choice.y, *choice.facets):
+        if name in trials and trials[name].isna().any():
+            raise ResultsError(f"trials: column {name} is missing or empty in some files")
+    unknown = sorted(set(trials["label"]) - set(LABELS))
+    if unknown:
+        shown = ", ".join(repr(str(label)[:30]) for label in unknown[:3])
+        raise ResultsError(f"trials: column label holds values that are not labels: {shown}")
 
 
 def varied_keys(trials: pd.DataFrame) -> list[str]:
