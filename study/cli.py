@@ -106,11 +106,8 @@ def command_train(args: argparse.Namespace) -> int:
     thresholds, rule = LabelThresholds(), EarlyStopping(enabled=args.early_stop)
     if args.from_trial:
         stored = stored_trial(*args.from_trial)
-        values, thresholds, rule = (
-            {**stored.config, **values},
-            stored.thresholds,
-            stored.early_stopping,
-        )
+        values = {**stored.config, **values}  # --set changes the stored configuration
+        thresholds, rule = stored.thresholds, stored.early_stopping
     seeds = parse_seeds(args.seeds) if args.seeds is not None else [values.get("seed", 0)]
     configs = [build_config({**values, "seed": seed}) for seed in seeds]
     config = configs[0]
