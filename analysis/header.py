@@ -108,12 +108,15 @@ def _values(values: pd.Series, most: int = 8) -> str:
 
 
 def _space(specs, trials: pd.DataFrame, varied: list[str]) -> str:
-    """Each varied key with its spec domain where a spec says it, else its values."""
+    """Each searched key with its spec domain (every key of the spec's space, seeds
+    excepted, also those a partial study has not varied yet), else each varied key with
+    its values."""
     spec = next((s for s in specs if s), None) or {}
     domains = spec.get("space") or {}
     search = (spec.get("search") or {}).get("algorithm", "grid") if spec else "unknown"
+    keys = [key for key in domains if key != "seed"] + [k for k in varied if k not in domains]
     parts = []
-    for key in varied:
+    for key in keys:
         if key in domains:
             kind, values = domain_of(domains[key])
             shown = _values(pd.Series(values)) if kind in ("grid", "choice") else values
@@ -121,8 +124,10 @@ def _space(specs, trials: pd.DataFrame, varied: list[str]) -> str:
             parts.append(f"{key}: {what}")
         else:
             parts.append(f"{key}: [{_values(trials[key])}]")
-    samples = (spec.get("search") or {}).get("num_samples") if spec else None
+    settings = spec.get("search") or {}
+    samples, budget = settings.get("num_samples"), settings.get("budget")
     how = f"{search} search" + (f", {samples} samples" if search != "grid" and samples else "")
+    how += f", budget {budget} configurations" if budget else ""
     return f"{'; '.join(parts) or 'nothing varies'} ({how})"
 
 
