@@ -116,7 +116,7 @@ def label_map(table, axes: MapAxes, texts, row=None, col=None, regions=None) -> 
                 _scattered_facet(fig, i + 1, j + 1, cells, axes, texts, here)
             else:
                 _grid_facet(fig, i + 1, j + 1, cells, table, axes, texts, stripes)
-    _label_legend(fig)
+    _label_legend(fig, axes.scattered)
     _axis_titles(fig, axes, len(rows), len(cols))
     return fig
 
@@ -219,11 +219,12 @@ def _scattered_facet(fig, r, c, cells, axes: MapAxes, texts, regions) -> None:
     fig.update_yaxes(type="log" if axes.log_y else "linear", row=r, col=c)
 
 
-def _label_legend(fig) -> None:
+def _label_legend(fig, scattered: bool) -> None:
     """Legend entries, beside the maps: each label's colour and letter, and mixed cells."""
     entries = [(f"{legend.LETTERS[label]}  {label}", "square", legend.COLOURS[label])
                for label in LABELS]  # fmt: skip
-    entries.append(("stripes: mixed (no label<br>holds 2/3 of the trials)", "square-open", "#000"))
+    mixed = "white dot" if scattered else "stripes"
+    entries.append((f"{mixed}: mixed (no label<br>holds 2/3 of the trials)", "square-open", "#000"))
     for name, symbol, colour in entries:
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
                                  marker=dict(symbol=symbol, size=14, color=colour)))  # fmt: skip
