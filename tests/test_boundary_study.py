@@ -3,13 +3,14 @@ and `--resume` after a cut-off round, on a real local Ray (Dirac-GAN: seconds pe
 
 import pyarrow.dataset as ds
 import pytest
-import ray
 import yaml
 
 from study import runner
 from study.cli import main
 from study.runner import run_study
 from study.spec import parse_spec
+
+pytestmark = pytest.mark.usefixtures("local_ray")  # tests/conftest.py
 
 DIRAC = dict(problem="dirac", optimizer="sgd", steps=200, eval_every=50)
 SPACE = {
@@ -18,20 +19,6 @@ SPACE = {
     "regularizer": ["r1", "r2"],
 }
 SEARCH = {"algorithm": "boundary", "budget": 30, "per_round": 12, "coarse": 3}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    """One real Ray instance on loopback for the module; the runner joins it."""
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        log_to_driver=False,
-    )
-    yield
-    ray.shutdown()
 
 
 def boundary_spec(tmp_path, name, **search):
