@@ -260,8 +260,9 @@ wall time and the machine's load while it ran: `quick` is `--quick` (the two VEE
 rows, 3 seeds, 1,000 steps); `cpu-1000-steps` and `cpu-5000-steps` are `--steps 1000
 --seeds 3` and `--steps 5000 --seeds 3` runs, all on this project's 2-core CPU machine,
 shared with other jobs (load average 4 to 11 on 2 cores, so a run often got a fraction
-of a core). One row ran at its published step count, on this CPU: `full-cpu`, the
-VEEGAN ring8 GAN row (25,000 iterations, 5 seeds, 726 s at load 3 to 5). The others did
+of a core). Two rows ran at their published step count, on this CPU: `full-cpu`, the
+VEEGAN GAN rows (25,000 iterations, 5 seeds; ring8 726 s at load 3 to 5, grid25 1,081 s
+at load 4 to 7). The others did
 not (25,000 iterations for VEEGAN's rows, 400,000 for PacGAN's): the quick run's
 Unrolled-5 row took 0.17 to 0.34 s per iteration for 3 seeds (load 4 to 10), so 25,000
 iterations of 5 seeds would take hours per row here (an extrapolation, not measured), and
@@ -434,9 +435,9 @@ def dirac_table(runs: dict[str, dict[str, dict]]) -> str:
 
 
 GAP_NOTES = {
-    "Step counts (every row but one)": (
-        "only the VEEGAN ring8 GAN row ran the published number of iterations (Runs "
-        "table), and its answer changed with length (below). A GAN's end state on "
+    "Step counts (every row but two)": (
+        "only the two VEEGAN GAN rows ran the published number of iterations (Runs "
+        "table), and their answer changed with length (below). A GAN's end state on "
         "these mixtures is a snapshot of a moving process (the papers' own GAN figures show "
         "a collapsed generator hopping between modes), so the high-quality share in "
         "particular is not comparable until a row has run its 25,000 / 400,000 iterations; "
@@ -465,9 +466,11 @@ GAP_NOTES = {
         "differ from the notebook)."
     ),
     "VEEGAN grid25, GAN": (
-        "within reach of the paper in both measures (about 3 modes against 3.3, a "
-        "high-quality share of about 1% against 0.5%): the collapsed generator sits between "
-        "modes (median 15 to 18 std from the nearest), as VEEGAN's 0.5% share implies its did."
+        "at 1,000 steps within reach of the paper in both measures (about 3 modes against "
+        "3.3, a high-quality share of about 1% against 0.5%: the collapsed generator sits "
+        "between modes, median 15 to 18 std from the nearest). At the published 25,000 "
+        "steps (full-cpu, 5 seeds) it does not stay collapsed: all 25 modes, 63% high "
+        "quality. As on ring8, the collapse reproduces only early; the same open question."
     ),
     "VEEGAN grid25, Unrolled": (
         "about 18 of 25 modes after 1,000 steps and 21 +- 2 after 5,000, approaching the "

@@ -240,6 +240,12 @@ def command_validate(args: argparse.Namespace) -> int:
     if spec.search.algorithm == "optuna":
         print(f"{args.spec}: valid; optuna proposes {spec.search.num_samples} configurations")
         return EXIT_OK
+    if spec.search.algorithm == "boundary":
+        search = spec.search
+        print(f"{args.spec}: valid; boundary search: up to {search.budget} configurations, "
+              f"{search.per_round} per round after its coarse grid; output "
+              f"{spec.output_location}")  # fmt: skip
+        return EXIT_OK
     configs = expand(spec)
     size = spec.resources.pack or CPU_PACK
     packs = make_packs(configs, size)

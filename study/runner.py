@@ -43,6 +43,7 @@ from pyarrow import fs as pafs  # noqa: E402
 from ray import tune  # noqa: E402
 
 from study import checkpoint  # noqa: E402
+from study.boundary_run import BoundaryOutcome, run_boundary  # noqa: E402
 from study.config import TrainConfig  # noqa: E402
 from study.exits import shorten  # noqa: E402
 from study.expand import Pack, expand, make_packs, pack_size, trial_id  # noqa: E402
@@ -82,6 +83,7 @@ class TrialContext:
     use_gpu: bool
     fixed: dict
     checkpoint_every_s: float = 0.0  # seconds between population checkpoints; 0: none
+    round: int | None = None  # the boundary-search round its packs belong to
 
 
 def connect(address: str | None) -> None:
@@ -150,7 +152,8 @@ def train_and_write(
     where = {
         "node_id": ray.get_runtime_context().get_node_id(), "pack_id": pack_id,
         "pack_size": len(configs), "started_at": started_at, "finished_at": now(),
-        "resumed_from_step": resume_from["step"] if resume_from else None, **versions(),
+        "resumed_from_step": resume_from["step"] if resume_from else None,
+        "round": context.round, **versions(),
     }  # fmt: skip
     records = [
         member_record(context, result, stopper.provisional.get(member), where)
@@ -402,15 +405,21 @@ def fit(tuner: tune.Tuner, store: ResultsStore, held) -> list[str]:
     return failed
 
 
-def run_packs(spec: StudySpec, store: ResultsStore, study: list[Pack], size: int, echo):
-    """Run the pending packs of a grid or random study (`study`: all its packs, of
-    `size`); the failed trials' lines."""
+def run_packs(
+    spec: StudySpec, store: ResultsStore, study: list[Pack], size: int, echo,
+    round: int | None = None,
+) -> list[str]:  # fmt: skip
+    """Run the pending packs of a grid or random study, or of one round of a boundary
+    search (`study`: all its packs, of `size`); the failed trials' lines."""
     context, resources = trial_context(spec, store, echo)
+    context = dataclasses.replace(context, round=round)
     packs = with_checkpoints(pending_packs(study, size, store), store, echo)
     remaining = sum(len(pack.configs) for pack in packs.values())
     total = sum(len(pack.configs) for pack in study)
-    echo(f"study {spec.name}: {total} configurations, {total - remaining} done, {remaining} to run")
-    store.write_study_info(spec.name, total)
+    part = f"study {spec.name}" + (f", round {round}" if round is not None else "")
+    echo(f"{part}: {total} configurations, {total - remaining} done, {remaining} to run")
+    if round is None:
+        store.write_study_info(spec.name, total)
     if not packs:
         return []
     budget = sum(c.steps for pack in study for c in pack.configs)
@@ -535,14 +544,17 @@ def run_study(
     lease = Lease(store)
     lease.check()  # a live driver is named first, whatever else is wrong
     check_output(store, spec, resume)
-    configs = None if spec.search.algorithm == "optuna" else expand(spec)
+    configs = None if spec.search.algorithm in ("optuna", "boundary") else expand(spec)
     with lease:
         prepare_output(store, spec, resume)
         leave_ray_working_dir()
-        failed, interrupted, packs = [], False, None
+        failed, interrupted, packs, boundary = [], False, None, None
         try:
             connect(address)
-            if configs is None:
+            if spec.search.algorithm == "boundary":
+                boundary = run_boundary_study(spec, store, echo)
+                failed = boundary.failed
+            elif configs is None:
                 failed = run_optuna(spec, store, echo)
             else:
                 size = pack_size(spec, cluster_has_gpu())
@@ -554,8 +566,35 @@ def run_study(
             if stop.code != signal.SIGTERM:
                 raise
             interrupted = True
-        total, done = count_done(spec, store, configs, packs)
+        if spec.search.algorithm == "boundary":
+            total, done = boundary_counts(spec, store, boundary)
+        else:
+            total, done = count_done(spec, store, configs, packs)
     return StudyOutcome(store.location, total, done, failed, interrupted)
+
+
+def run_boundary_study(spec: StudySpec, store: ResultsStore, echo) -> BoundaryOutcome:
+    """A boundary search: each round packed and run through Tune like a grid study."""
+    size = pack_size(spec, cluster_has_gpu())
+    store.write_study_info(spec.name, spec.search.budget)  # at most; the search may stop early
+
+    def run_round(configs: list[TrainConfig], number: int) -> list[str]:
+        return run_packs(spec, store, make_packs(configs, size), size, echo, round=number)
+
+    outcome = run_boundary(spec, store, run_round, echo)
+    if not outcome.failed:
+        store.write_study_info(spec.name, outcome.proposed)
+    return outcome
+
+
+def boundary_counts(
+    spec: StudySpec, store: ResultsStore, outcome: BoundaryOutcome | None
+) -> tuple[int, int]:
+    """(configurations, with a result) of a boundary search; cut off before it planned
+    its rounds (interrupted), the budget stands for the configurations."""
+    if outcome is None:
+        return spec.search.budget, len(store.completed_ids())
+    return outcome.proposed, outcome.done
 
 
 def count_done(

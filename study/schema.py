@@ -32,7 +32,7 @@ from study.config import TrainConfig
 if TYPE_CHECKING:
     from study.labels import Label  # labels.py imports LABELS from here
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TABLES = ("trials", "history", "samples")
 
 LABELS = ("converged", "oscillating", "collapsed", "vanishing", "diverged", "unconverged")
@@ -99,6 +99,7 @@ class RunRecord:
     pack_id: Category  # the Tune trial (population) that trained it: its files' name
     pack_size: int  # configurations in that population
     resumed_from_step: int | None  # its pack continued from a checkpoint at this step
+    round: int | None  # the boundary-search round that proposed it (null: other searches)
     ganmap_version: Category
     torch_version: Category
     ray_version: Category

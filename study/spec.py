@@ -14,10 +14,20 @@ import itertools
 import math
 import numbers
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from study.boundary import Axis, BoundarySearch, CategoricalAxis, NumericAxis
 from study.config import TrainConfig, format_validation_error
 from study.exits import echo_value, shorten
 from study.labels import EarlyStopping, LabelThresholds
@@ -168,6 +178,12 @@ def member_memory_bytes(values: dict[str, Any]) -> int:
     return 4 * (4 * parameters + 2 * layers * width * batch)
 
 
+def _search_kind(search: Any) -> str:
+    """`search: {algorithm: boundary, ...}` is a BoundarySearch; any other a Search."""
+    algorithm = search.get("algorithm") if isinstance(search, dict) else search.algorithm
+    return "boundary" if algorithm == "boundary" else "search"
+
+
 class StudySpec(BaseModel):
     """A whole study: what to vary, how to judge it, where to put the results."""
 
@@ -178,7 +194,10 @@ class StudySpec(BaseModel):
     )
     fixed: dict[str, Any] = Field(default_factory=dict, description="engine keys held fixed")
     space: dict[str, Domain] = Field(description="engine keys searched")
-    search: Search = Field(default_factory=Search)
+    search: Annotated[
+        Annotated[Search, Tag("search")] | Annotated[BoundarySearch, Tag("boundary")],
+        Discriminator(_search_kind),
+    ] = Field(default_factory=Search)
     labels: LabelThresholds = Field(
         default_factory=LabelThresholds, description="label thresholds (docs/labels.md)"
     )
@@ -213,6 +232,9 @@ class StudySpec(BaseModel):
             for value in domain.probes():
                 _check_value(key, value, self.fixed)
         _check_combinations(self.fixed, self.space)
+        if isinstance(self.search, BoundarySearch):
+            self.search.check(self.boundary_axes())
+            return self
         metrics = ["score", *(f"final_{name}" for name in DIAGNOSTICS)]
         if self.search.metric not in metrics:
             raise ValueError(f"search.metric {self.search.metric!r}: allowed {metrics}")
@@ -252,6 +274,8 @@ class StudySpec(BaseModel):
     def configurations(self) -> int:
         """How many configurations the study has, counted without expanding it (an upper
         bound: expansion drops duplicates, e.g. reg_weight of a weightless regularizer)."""
+        if self.search.algorithm == "boundary":
+            return self.search.budget
         if self.search.algorithm == "optuna":
             return self.search.num_samples
         grid = math.prod(len(d.values) for d in self.space.values() if not d.sampled)
@@ -266,6 +290,26 @@ class StudySpec(BaseModel):
             if numeric:
                 values[key] = max(numeric)
         return values
+
+    def boundary_axes(self) -> list[Axis]:
+        """A boundary search's axes: ranges are numeric (log for loguniform), lists are
+        categorical (each value its own map). Integer ranges and `seed` are refused by
+        name: the lattice is continuous, and `search.seeds` gives the seeds."""
+        axes: list[Axis] = []
+        for key, domain in self.space.items():
+            if key == "seed":
+                raise ValueError("space.seed: a boundary search sets the seeds (search.seeds)")
+            if domain.kind == "randint":
+                raise ValueError(
+                    f"space.{key}: a boundary search maps continuous ranges (uniform, "
+                    "loguniform); list an integer key's values instead (each its own map)"
+                )
+            if domain.kind in ("uniform", "loguniform"):
+                low, high = domain.values
+                axes.append(NumericAxis(key, low, high, log=domain.kind == "loguniform"))
+            else:
+                axes.append(CategoricalAxis(key, domain.values))
+        return axes
 
     @field_validator("output")
     @classmethod
@@ -370,7 +414,10 @@ def with_output(spec: StudySpec, output: str) -> StudySpec:
 def _spec_errors(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"] if part != "kind")
+        loc = item["loc"]
+        if loc[:1] == ("search",):  # drop the union's tag: search.boundary.budget -> search.budget
+            loc = loc[:1] + loc[2:]
+        key = ".".join(str(part) for part in loc if part != "kind")
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key"
