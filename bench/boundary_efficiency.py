@@ -48,6 +48,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
@@ -57,10 +58,17 @@ from study.boundary import (  # noqa: E402
     BoundarySearch,
     NumericAxis,
     Observation,
+    dense_grid,
     predict_map,
 )
 from study.config import TrainConfig  # noqa: E402
-from study.labels import LABELS, label_history  # noqa: E402
+from study.labels import (  # noqa: E402
+    LABELS,
+    EarlyStopper,
+    EarlyStopping,
+    LabelThresholds,
+    label_history,
+)
 from study.reference import agrees, dirac_config, expected_label  # noqa: E402
 from study.trainer import MemberResult, train  # noqa: E402
 
@@ -313,6 +321,43 @@ def plot(denses: Sequence[Dense], records: list[dict], final: dict, path: str) -
     plt.close(fig)
 
 
+RING8_LOSSES = ("nonsaturating", "hinge")
+RING8_LR = (2.5e-4, 8e-3)  # lr_g and lr_d: D 32x slower to 32x faster than G
+RING8_FIXED = dict(problem="ring8", hidden_dim=64, hidden_layers=2, batch_size=256,
+                   steps=2000, eval_every=100)  # fmt: skip
+RING8_REFERENCE = "bench/boundary_ring8_reference.csv"
+REFERENCE_COLUMNS = ("loss", "lr_g", "lr_d", "label", "steps_run", "stopped_early")
+
+
+def ring8_axes() -> list[NumericAxis]:
+    return [NumericAxis("lr_g", *RING8_LR), NumericAxis("lr_d", *RING8_LR)]
+
+
+def ring8_config(loss: str, point: dict) -> TrainConfig:
+    return TrainConfig(**RING8_FIXED, loss=loss, lr_g=point["lr_g"], lr_d=point["lr_d"])
+
+
+def train_ring8_reference(size: int, path: str) -> pd.DataFrame:
+    """Train the dense size x size (lr_g, lr_d) grid of every loss once (one population per
+    loss, the study's early-stopping rule, CPU) and write its labels to `path`."""
+    rows = []
+    for loss in RING8_LOSSES:
+        points = dense_grid(ring8_axes(), size)
+        configs = [ring8_config(loss, p) for p in points]
+        stopper = EarlyStopper([loss] * len(configs), [c.steps for c in configs],
+                               LabelThresholds(), EarlyStopping())  # fmt: skip
+        start = time.perf_counter()
+        results = train(configs, should_stop=stopper, device="cpu")
+        seconds = time.perf_counter() - start
+        print(f"ring8 reference, {loss}: {len(configs)} runs in {seconds:.0f} s", flush=True)
+        for point, result in zip(points, results):
+            rows.append(dict(loss=loss, **point, label=label_of(result),
+                             steps_run=result.steps_run, stopped_early=result.stopped_early))  # fmt: skip
+        frame = pd.DataFrame(rows, columns=list(REFERENCE_COLUMNS))
+        frame.to_csv(path, index=False, float_format="%.9g")  # each loss as soon as it is done
+    return frame
+
+
 def _power_of_two(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
@@ -333,9 +378,10 @@ def main() -> None:
     args = parser.parse_args()
     if (args.dense - 1) % (COARSE - 1) or not _power_of_two((args.dense - 1) // (COARSE - 1)):
         parser.error(f"--dense: {args.dense} is not {COARSE - 1} x 2**k + 1 (17, 33, 65, ...)")
-    if args.problem == "ring8":
-        parser.exit(2, "ring8: designed, not implemented yet: it needs the new labels (#10)\n")
     torch.set_num_threads(args.threads)
+    if args.problem == "ring8":
+        train_ring8_reference(args.dense, RING8_REFERENCE)
+        return
     start = time.perf_counter()
     denses, records, final = [], [], {}
     for panel in DIRAC_PANELS:

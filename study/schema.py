@@ -32,7 +32,7 @@ from study.config import TrainConfig
 if TYPE_CHECKING:
     from study.labels import Label  # labels.py imports LABELS from here
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TABLES = ("trials", "history", "samples")
 
 LABELS = ("converged", "oscillating", "collapsed", "vanishing", "diverged", "unconverged")
@@ -102,6 +102,7 @@ class RunRecord:
     ganmap_version: Category
     torch_version: Category
     ray_version: Category
+    round: int | None = None  # the boundary-search round that proposed it (null: other searches)
 
 
 # The label columns, in the order and with the names of `study.labels.Label`'s fields

@@ -14,10 +14,20 @@ import itertools
 import math
 import numbers
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from study.boundary import BoundarySearch, search_axes
 from study.config import TrainConfig, format_validation_error
 from study.exits import echo_value, shorten
 from study.labels import EarlyStopping, LabelThresholds
@@ -28,6 +38,7 @@ ENGINE_KEYS = tuple(TrainConfig.model_fields)
 DOMAIN_KINDS = ("grid", "choice", "uniform", "loguniform", "randint")
 SAMPLED_KINDS = ("choice", "uniform", "loguniform", "randint")
 RANGE_KINDS = ("uniform", "loguniform", "randint")
+ALGORITHMS = ("grid", "random", "optuna", "boundary")
 CPU_PACK, GPU_PACK = 8, 256  # configurations per Tune trial when resources.pack is unset
 MAX_VALUES = 10_000  # values one searched key may list
 MAX_CHECKED_COMBINATIONS = 100_000  # larger spaces are checked value by value only
@@ -112,13 +123,37 @@ class Search(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    algorithm: Literal["grid", "random", "optuna"] = Field("grid", description="search method")
+    algorithm: Literal["grid", "random", "optuna"] = Field(
+        "grid", description="search method (boundary: see BoundarySearch)"
+    )
     num_samples: int = Field(1, ge=1, description="random/optuna: samples (per grid point)")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of the random/optuna sampler")
     metric: str = Field(
         "score", description="optuna: `score` or a final diagnostic, e.g. final_high_quality"
     )
     mode: Literal["max", "min"] = Field("max", description="optuna: maximize or minimize")
+
+    @field_validator("algorithm", mode="before")
+    @classmethod
+    def _known(cls, algorithm: Any) -> Any:
+        """Name every algorithm, boundary included, when the value is none of them."""
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"{echo_value(algorithm)}: allowed: {', '.join(ALGORITHMS)}")
+        return algorithm
+
+
+def _search_kind(search: Any) -> str:
+    """Which model a `search:` section is: the boundary search's, or Search's."""
+    algorithm = search.get("algorithm") if isinstance(search, dict) else None
+    algorithm = getattr(search, "algorithm", algorithm)
+    return "boundary" if algorithm == "boundary" else "sampling"
+
+
+SEARCH_TAGS = ("sampling", "boundary")  # pydantic puts these in error locations; not keys
+AnySearch = Annotated[
+    Annotated[Search, Tag("sampling")] | Annotated[BoundarySearch, Tag("boundary")],
+    Discriminator(_search_kind),
+]
 
 
 class Resources(BaseModel):
@@ -178,7 +213,7 @@ class StudySpec(BaseModel):
     )
     fixed: dict[str, Any] = Field(default_factory=dict, description="engine keys held fixed")
     space: dict[str, Domain] = Field(description="engine keys searched")
-    search: Search = Field(default_factory=Search)
+    search: AnySearch = Field(default_factory=Search)
     labels: LabelThresholds = Field(
         default_factory=LabelThresholds, description="label thresholds (docs/labels.md)"
     )
@@ -213,6 +248,9 @@ class StudySpec(BaseModel):
             for value in domain.probes():
                 _check_value(key, value, self.fixed)
         _check_combinations(self.fixed, self.space)
+        if isinstance(self.search, BoundarySearch):
+            _check_boundary(self.search, self.fixed, self.space)
+            return self
         metrics = ["score", *(f"final_{name}" for name in DIAGNOSTICS)]
         if self.search.metric not in metrics:
             raise ValueError(f"search.metric {self.search.metric!r}: allowed {metrics}")
@@ -254,6 +292,8 @@ class StudySpec(BaseModel):
         bound: expansion drops duplicates, e.g. reg_weight of a weightless regularizer)."""
         if self.search.algorithm == "optuna":
             return self.search.num_samples
+        if self.search.algorithm == "boundary":
+            return self.search.budget
         grid = math.prod(len(d.values) for d in self.space.values() if not d.sampled)
         sampled = any(d.sampled for d in self.space.values())
         return grid * (self.search.num_samples if sampled else 1)
@@ -298,6 +338,18 @@ def _domain(key: str, value: Any) -> Any:
     raise ValueError(
         f"space.{key}: give a list (a grid) or one of {DOMAIN_KINDS}, e.g. {{grid: [1, 2]}}"
     )
+
+
+def _check_boundary(search: BoundarySearch, fixed: dict, space: dict[str, Domain]) -> None:
+    """A boundary search maps ranges and crosses lists; it sets the seeds itself."""
+    if "seed" in space:
+        raise ValueError(
+            "space.seed: a boundary search trains search.seeds seeds per point "
+            "(fixed.seed and up); do not search seed"
+        )
+    if TrainConfig(**fixed).seed + search.seeds > 2**32:
+        raise ValueError("search.seeds: the last seed (fixed.seed + search.seeds - 1) is >= 2**32")
+    search.check(search_axes(space))
 
 
 def _check_engine_keys(section: str, keys) -> None:
@@ -370,7 +422,10 @@ def with_output(spec: StudySpec, output: str) -> StudySpec:
 def _spec_errors(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"] if part != "kind")
+        loc = [part for part in item["loc"] if part != "kind"]
+        if loc[:1] == ["search"] and len(loc) > 1 and loc[1] in SEARCH_TAGS:
+            del loc[1]
+        key = ".".join(str(part) for part in loc)
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key"

@@ -15,7 +15,14 @@ from study.compact import compact
 from study.config import TrainConfig
 from study.labels import Label
 from study.results import ResultsStore, pack_tables
-from study.schema import HISTORY_SCHEMA, SAMPLES_SCHEMA, TRIALS_SCHEMA, RunRecord, TrialRecord
+from study.schema import (
+    HISTORY_SCHEMA,
+    SAMPLES_SCHEMA,
+    SCHEMA_VERSION,
+    TRIALS_SCHEMA,
+    RunRecord,
+    TrialRecord,
+)
 
 START = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -226,7 +233,8 @@ def test_ganmap_compact_converts_the_single_file_layout(tmp_path, capsys):
     assert trials.radius.tolist() == [2.0, 1.0] and trials["std"].tolist() == pytest.approx(
         [0.02, 0.1]
     )
-    assert (trials.schema_version == 3).all() and (trials.z_dim == TrainConfig().z_dim).all()
+    assert (trials.schema_version == SCHEMA_VERSION).all()
+    assert (trials.z_dim == TrainConfig().z_dim).all()
     assert len(results.history) == 4 and results.history.pack_id.tolist() == ["p1"] * 2 + ["p2"] * 2
     # Samples are cut to this version's bound, the old files are gone.
     assert results.samples.groupby("trial_id").size().tolist() == [256, 256]
