@@ -13,7 +13,8 @@ of the dense grid, each configuration once (a cache shared by the methods):
 - random: `budget` dense-grid points drawn without replacement (mean of `--repeats`).
 
 Labels of trained points come from training them with the engine (study.trainer.train,
-one population per round and panel, CPU) and the labeler (`label_of`).
+CPU) and the labeler (`label_of`): on dirac one population per round and panel, on
+ring8 once for the whole dense grid (below).
 
 --problem dirac: the Dirac-GAN (plain SGD, lr_g = lr_d, 1,500 updates), truth from the
 linear-stability reference (study/reference.py). `borderline` reference cells (the
