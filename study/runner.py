@@ -415,8 +415,8 @@ def run_packs(
     packs = with_checkpoints(pending_packs(study, size, store), store, echo)
     remaining = sum(len(pack.configs) for pack in packs.values())
     total = sum(len(pack.configs) for pack in study)
-    title = spec.name if round is None else f"{spec.name} round {round}"
-    echo(f"study {title}: {total} configurations, {total - remaining} done, {remaining} to run")
+    heading = spec.name if round is None else f"{spec.name} round {round}"
+    echo(f"study {heading}: {total} configurations, {total - remaining} done, {remaining} to run")
     if round is None:
         store.write_study_info(spec.name, total)
     if not packs:
@@ -424,7 +424,8 @@ def run_packs(
     budget = sum(c.steps for pack in study for c in pack.configs)
     left = sum(c.steps for pack in packs.values() for c in pack.configs)
     progress = StudyProgress(total, total - remaining, budget, budget - left)
-    view = make_view(title, progress, echo)
+    title = spec.name if round is None else f"round {round} {spec.name}"  # round first: the
+    view = make_view(title, progress, echo)  # live view cuts titles at 18 characters
     try:
         trainable = tune.with_parameters(run_pack, packs=packs, context=context)
         tuner = tune.Tuner(
