@@ -157,7 +157,13 @@ no configuration). A judge who had never seen the labeler's output labeled every
 by eye against the definitions in docs/labels.md (bench/reference/judging.md), with a
 confidence (sure / likely / unsure) and a reason: bench/reference/hand_labels/,
 committed before the labeler's output for these runs was read. Seed 0's runs are the
-tuning half (thresholds were chosen looking at them); seed 1's runs are held out.
+tuning half (thresholds were chosen looking at them); seed 1's runs are held out. Who
+judged: both judges were AI agents of the same model as the one that wrote the labeler,
+each in a fresh context that had never seen the labeler, its output or the runs'
+configurations, reading the panels as PNG images; not human researchers. Agreement
+between two such judges measures consistency with the written definitions more than
+independent expert opinion, so the figures below are an upper bound on what a human
+researcher would grant; a human-judged subset is the next step.
 
 **Held out: {hand_labels.agreement(held)} agree; on the runs the judge was sure about,
 {hand_labels.agreement(sure)}.** A second judge, independent of the first, labeled a subset:

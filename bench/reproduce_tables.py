@@ -260,10 +260,13 @@ wall time and the machine's load while it ran: `quick` is `--quick` (the two VEE
 rows, 3 seeds, 1,000 steps); `cpu-1000-steps` and `cpu-5000-steps` are `--steps 1000
 --seeds 3` and `--steps 5000 --seeds 3` runs, all on this project's 2-core CPU machine,
 shared with other jobs (load average 4 to 11 on 2 cores, so a run often got a fraction
-of a core). No row was run at the published step counts (25,000 iterations for VEEGAN's
-rows, 400,000 for PacGAN's): the quick run's Unrolled-5 row took 0.17 to 0.34 s per
-iteration for 3 seeds (load 4 to 10), so 25,000 iterations of 5 seeds
-would take hours per row here (an extrapolation, not measured). The command for it is
+of a core). Two rows ran at their published step count, on this CPU: `full-cpu`, the
+VEEGAN GAN rows (25,000 iterations, 5 seeds; ring8 726 s at load 3 to 5, grid25 1,081 s
+at load 4 to 7). The others did
+not (25,000 iterations for VEEGAN's rows, 400,000 for PacGAN's): the quick run's
+Unrolled-5 row took 0.17 to 0.34 s per iteration for 3 seeds (load 4 to 10), so 25,000
+iterations of 5 seeds would take hours per row here (an extrapolation, not measured), and
+PacGAN's 400,000 longer still. The command for it is
 `python bench/reproduce_tables.py --device cuda` on a GPU (stored as `full-cuda`), or
 without `--device` on a CPU (`full-cpu`). ganmap's labels come from
 `study.labels.label_history` on each seed's history.
@@ -432,22 +435,27 @@ def dirac_table(runs: dict[str, dict[str, dict]]) -> str:
 
 
 GAP_NOTES = {
-    "Step counts (every row)": (
-        "no row ran the published number of iterations (Runs table). A GAN's end state on "
+    "Step counts (every row but two)": (
+        "only the two VEEGAN GAN rows ran the published number of iterations (Runs "
+        "table), and their answer changed with length (below). A GAN's end state on "
         "these mixtures is a snapshot of a moving process (the papers' own GAN figures show "
         "a collapsed generator hopping between modes), so the high-quality share in "
         "particular is not comparable until a row has run its 25,000 / 400,000 iterations; "
         "`--device cuda` on a GPU is the way to close this."
     ),
     "VEEGAN ring8, GAN": (
-        "the collapse reproduces in mode count (0 modes against the paper's 1) but not in "
-        "quality (0% against 99.3%): ganmap's collapsed generator is one blob that sits "
-        "away from every mode (the median distance column), where VEEGAN's sat on one mode. "
-        "With a D ten times slower than G (lr_d 1e-4, lr_g 1e-3) the blob follows D's "
-        "slowly moving maximum; whether it sits on a mode when the run stops depends on the "
-        "stop and on details ganmap does not share with the reference code (orthogonal "
-        "initialization with gain 1.4, simultaneous updates), none of which was isolated "
-        "here. The labeler calls these runs `oscillating` (the blob keeps moving)."
+        "the collapse reproduces early and then goes away, so the row does NOT reproduce "
+        "at the published length. At 1,000 steps (quick) ganmap's GAN covers 0 modes "
+        "(paper: 1) and 0% high quality (paper: 99.3%): one blob away from every mode "
+        "(median distance column) that follows D's slowly moving maximum (lr_d 1e-4 is ten "
+        "times slower than lr_g 1e-3), labeled `collapsed` with the oscillation flag. At "
+        "the published 25,000 steps (full-cpu, 5 seeds) it covers all 8 modes with 75% "
+        "high quality (3 seeds `converged`, 2 still `unconverged`). The reference code "
+        "differs in ways ganmap does not share and that this run did not isolate: "
+        "orthogonal initialization with gain 1.4, simultaneous G and D updates (one "
+        "`session.run` of both train ops), and a ring whose first and last means coincide "
+        "(`linspace(0, 2 pi, 8)`, so 7 distinct modes). Which of them keeps the reference "
+        "GAN collapsed is the open question of this row."
     ),
     "VEEGAN ring8, Unrolled": (
         "every mode is covered (8 against the paper's 7.6) at 1,000 and at 5,000 steps: "
@@ -458,9 +466,11 @@ GAP_NOTES = {
         "differ from the notebook)."
     ),
     "VEEGAN grid25, GAN": (
-        "within reach of the paper in both measures (about 3 modes against 3.3, a "
-        "high-quality share of about 1% against 0.5%): the collapsed generator sits between "
-        "modes (median 15 to 18 std from the nearest), as VEEGAN's 0.5% share implies its did."
+        "at 1,000 steps within reach of the paper in both measures (about 3 modes against "
+        "3.3, a high-quality share of about 1% against 0.5%: the collapsed generator sits "
+        "between modes, median 15 to 18 std from the nearest). At the published 25,000 "
+        "steps (full-cpu, 5 seeds) it does not stay collapsed: all 25 modes, 63% high "
+        "quality. As on ring8, the collapse reproduces only early; the same open question."
     ),
     "VEEGAN grid25, Unrolled": (
         "about 18 of 25 modes after 1,000 steps and 21 +- 2 after 5,000, approaching the "

@@ -92,8 +92,8 @@ def synthetic_member(config, pack_id, size, evals, rng):
     run = RunRecord(
         steps_run=3000, stopped_early=False, stop_step=None, stop_reason="", wall_time_s=60.0,
         started_at=START, finished_at=START, device="cuda", node_id="node-0", pack_id=pack_id,
-        pack_size=size, resumed_from_step=None, ganmap_version="0.1.0", torch_version="2.13.0",
-        ray_version="2.60.0",
+        pack_size=size, resumed_from_step=None, round=None, ganmap_version="0.1.0",
+        torch_version="2.13.0", ray_version="2.60.0",
     )  # fmt: skip
     verdict = Label(label, False, False, False, False, "", f"synthetic: {label}", rng.random())
     record = TrialRecord("scale", trial_id(config), config, verdict, history[-1], run)

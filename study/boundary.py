@@ -29,13 +29,11 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-if TYPE_CHECKING:
-    from study.spec import Domain  # spec.py imports this module for BoundarySearch
+from sklearn.neighbors import KDTree
 
 # (configuration, label): one trained run; several seeds of a point are several runs.
 Observation = tuple[Mapping[str, Any], str]
@@ -46,14 +44,12 @@ DEFAULT_LEVELS = 3  # without a resolution floor, halve the coarse step 3 times 
 
 @dataclass(frozen=True)
 class NumericAxis:
-    """A searched number from `low` to `high`, on a log (default) or linear scale; an
-    `integer` axis (d_steps) rounds its values to whole numbers."""
+    """A searched number from `low` to `high`, on a log (default) or linear scale."""
 
     name: str
     low: float
     high: float
     log: bool = True
-    integer: bool = False
 
     def to_unit(self, values: Any) -> np.ndarray:
         """Positions in [0, 1] along the axis (in log10 on a log axis)."""
@@ -63,13 +59,11 @@ class NumericAxis:
         return (values - self.low) / (self.high - self.low)
 
     def from_unit(self, unit: Any) -> np.ndarray:
-        """The axis values at positions in [0, 1] (rounded half up on an integer axis)."""
+        """The axis values at positions in [0, 1]."""
         unit = np.asarray(unit, dtype=float)
         if self.log:
-            values = self.low * (self.high / self.low) ** unit
-        else:
-            values = self.low + (self.high - self.low) * unit
-        return np.floor(values + 0.5).astype(int) if self.integer else values
+            return self.low * (self.high / self.low) ** unit
+        return self.low + (self.high - self.low) * unit
 
     def floor_share(self, floor: float) -> float:
         """A resolution floor as a share of the axis: a factor on log axes, a step on linear."""
@@ -116,11 +110,11 @@ class BoundarySearch(BaseModel):
 
     def check(self, axes: Sequence[Axis]) -> None:
         """Raise ValueError, naming the key, if this search cannot map `axes`."""
-        for axis in axes:
-            _check_axis(axis, self.coarse)
         numeric = [axis for axis in axes if isinstance(axis, NumericAxis)]
         if not numeric:
             raise ValueError("space: a boundary search needs at least one numeric range to map")
+        for axis in axes:
+            _check_axis(axis)
         names = {axis.name for axis in numeric}
         for name, floor in self.resolution.items():
             if name not in names:
@@ -137,7 +131,7 @@ class BoundarySearch(BaseModel):
             )
 
 
-def _check_axis(axis: Axis, coarse: int) -> None:
+def _check_axis(axis: Axis) -> None:
     if isinstance(axis, CategoricalAxis):
         if len(set(axis.values)) < 2:
             raise ValueError(
@@ -152,11 +146,6 @@ def _check_axis(axis: Axis, coarse: int) -> None:
         )
     if axis.log and axis.low <= 0:
         raise ValueError(f"space.{axis.name}: a log axis needs low > 0 (got {axis.low})")
-    if axis.integer and axis.high - axis.low < coarse - 1:
-        raise ValueError(
-            f"space.{axis.name}: [{axis.low:g}, {axis.high:g}] holds fewer integers than "
-            f"search.coarse ({coarse}) grid points; widen the range or lower search.coarse"
-        )
 
 
 def _check_floor(axis: NumericAxis, floor: float, coarse: int) -> None:
@@ -225,34 +214,20 @@ class BoundaryMapper:
         self.levels = tuple(self._levels(axis) for axis in self.numeric)
         self.sizes = tuple((search.coarse - 1) * 2**level + 1 for level in self.levels)
         self.combos = list(itertools.product(*(a.values for a in self.categorical)))
-        self._integer_positions = {  # integer axis -> {its lattice value: the index}
-            axis.name: {int(v): float(i) for i, v in enumerate(self.lattice(axis, n))}
-            for axis, n in zip(self.numeric, self.sizes)
-            if axis.integer
-        }
-
-    @staticmethod
-    def lattice(axis: NumericAxis, size: int) -> np.ndarray:
-        """The `size` lattice values of an axis."""
-        return axis.from_unit(np.linspace(0.0, 1.0, size))
 
     def _levels(self, axis: NumericAxis) -> int:
         """How often the coarse step can be halved without going below the floor."""
         floor = self.search.resolution.get(axis.name)
-        levels = DEFAULT_LEVELS
-        if floor is not None:
-            ratio = 1 / (self.search.coarse - 1) / axis.floor_share(floor)
-            levels = max(0, math.floor(math.log2(ratio) + 1e-9))
-        if axis.integer:  # never finer than one: distinct lattice points, distinct integers
-            whole = math.floor(math.log2((axis.high - axis.low) / (self.search.coarse - 1)) + 1e-9)
-            levels = min(levels, whole)
-        return levels
+        if floor is None:
+            return DEFAULT_LEVELS
+        ratio = 1 / (self.search.coarse - 1) / axis.floor_share(floor)
+        return max(0, math.floor(math.log2(ratio) + 1e-9))
 
     def point(self, combo: Combo, index: Index) -> dict[str, Any]:
         """The configuration values (axis name -> value) of a lattice point."""
         values = {a.name: v for a, v in zip(self.categorical, combo)}
         for axis, i, size in zip(self.numeric, index, self.sizes):
-            values[axis.name] = axis.from_unit(i / (size - 1)).item()  # a Python int or float
+            values[axis.name] = float(axis.from_unit(i / (size - 1)))
         return values
 
     def locate(self, point: Mapping[str, Any]) -> tuple[Combo, Index] | None:
@@ -262,10 +237,7 @@ class BoundaryMapper:
             return None
         index = []
         for axis, size in zip(self.numeric, self.sizes):
-            if axis.integer:  # rounded lattice values: look the integer up
-                position = self._integer_positions[axis.name].get(point[axis.name], -1.0)
-            else:
-                position = float(axis.to_unit(point[axis.name])) * (size - 1)
+            position = float(axis.to_unit(point[axis.name])) * (size - 1)
             if not -1e-6 < position < size - 1 + 1e-6 or abs(position - round(position)) > 1e-6:
                 return None
             index.append(round(position))
@@ -397,8 +369,6 @@ def _unit(values: Sequence[Sequence[float]], numeric: Sequence[NumericAxis]) -> 
 
 def _nearest_labels(points: dict[tuple, Counter], where: np.ndarray, numeric) -> tuple:
     """(labels, uncertainty) at `where` from labeled points {location: label counts}."""
-    from sklearn.neighbors import KDTree  # here: the spec imports this module, keep it light
-
     locations = _unit(list(points), numeric)
     majority = np.array([votes.most_common(1)[0][0] for votes in points.values()], dtype=object)
     split = np.array([1 - votes.most_common(1)[0][1] / votes.total() for votes in points.values()])
@@ -431,19 +401,3 @@ def dense_grid(axes: Sequence[Axis], size: int) -> list[dict[str, Any]]:
         for combo in itertools.product(*(a.values for a in categorical))
         for xs in itertools.product(*columns)
     ]
-
-
-def search_axes(space: Mapping[str, Domain]) -> list[Axis]:
-    """The axes of a spec's `space`: `loguniform` ranges are log axes, `uniform` ranges
-    linear ones, `randint` ranges linear integer ones; listed values (a grid, a choice)
-    are categorical, each value mapped on its own. Axes are in name order, so that the
-    rounds (whose ties are broken in lattice order) do not depend on the spec's key order."""
-    axes: list[Axis] = []
-    for name, domain in sorted(space.items()):
-        if domain.kind in ("grid", "choice"):
-            axes.append(CategoricalAxis(name, tuple(domain.values)))
-            continue
-        low, high = domain.values
-        log, integer = domain.kind == "loguniform", domain.kind == "randint"
-        axes.append(NumericAxis(name, low, high, log=log, integer=integer))
-    return axes

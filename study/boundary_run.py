@@ -1,82 +1,82 @@
-"""The rounds of a boundary study (`search: {algorithm: boundary}`, docs/boundary.md).
+"""A boundary search run round by round (docs/boundary.md), without Ray of its own.
 
-`study.boundary` plans; this module turns its proposals into configurations and keeps
-no state between rounds but the trials table. Round k is always planned from the
-labeled runs of rounds 0 to k - 1, read back from the table (its `round` column says
-which round proposed each run). The proposal is a pure function of those runs, so a
-study that is cut off and resumed plans its rounds again exactly as before: the rounds
-it finished are found done (their trial ids are in the table) and not trained again,
-the round it was in finishes, and the rounds after it follow. The runner passes in how
-one round's configurations are trained (packs through Ray Tune); no Ray here.
+The planner (`study.boundary.BoundaryMapper`) proposes each round from the labeled runs of
+the rounds before it, and that is a pure function of them. So the rounds are replayed
+from the trials table on every run: a round whose configurations all have results is
+passed over, the first one that lacks some is finished (`run_round`, the runner's Tune
+layer, trains only the missing ones), and the search goes on from there. `--resume`
+therefore continues the round that was cut off, then the ones after it, and nothing is
+trained twice.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from study.boundary import BoundaryMapper, Observation, search_axes
+from study.boundary import BoundaryMapper
 from study.config import TrainConfig
+from study.expand import trial_id
 from study.results import ResultsStore
 from study.spec import StudySpec
 
-# Trains one round's configurations (those not done yet) as round `round`; returns the
-# lines of the trials that failed after their retries.
+# run_round(configurations, round number) -> the failed trials' lines
 RunRound = Callable[[list[TrainConfig], int], list[str]]
 
 
-@dataclass(frozen=True)
-class LabeledRun:
-    """One row of the trials table, as the planner needs it."""
+@dataclass
+class BoundaryOutcome:
+    """How far a boundary search got: configurations proposed, those with a result."""
 
-    point: dict  # the searched keys' values
-    label: str
-    round: int | None  # the round that proposed it (null: not a boundary study's row)
-
-
-def study_mapper(spec: StudySpec) -> BoundaryMapper:
-    """The planner of a boundary spec (its axes: the spec's space)."""
-    return BoundaryMapper(search_axes(spec.space), spec.search)
+    proposed: int
+    done: int
+    failed: list[str]
 
 
-def round_configs(spec: StudySpec, proposal: list[dict]) -> list[TrainConfig]:
-    """A round's configurations: every proposed point at `search.seeds` seeds, counting
-    up from the spec's seed (fixed.seed, default 0)."""
-    first = TrainConfig(**spec.fixed).seed
-    fixed = {key: value for key, value in spec.fixed.items() if key != "seed"}
-    return [
-        TrainConfig(**fixed, **point, seed=first + offset)
-        for point in proposal
-        for offset in range(spec.search.seeds)
-    ]
+def round_configs(spec: StudySpec, points: list[dict]) -> list[TrainConfig]:
+    """A round's configurations: every proposed point at seeds 0 .. search.seeds - 1."""
+    seeds = range(spec.search.seeds)
+    return [TrainConfig(**spec.fixed, **point, seed=seed) for point in points for seed in seeds]
 
 
-def labeled_runs(spec: StudySpec, store: ResultsStore) -> list[LabeledRun]:
-    """The study's labeled runs so far: the searched columns, label and round of the
-    trials table (nothing else is read)."""
+def labels_by_id(store: ResultsStore) -> dict[str, str]:
+    """trial id -> label of every configuration with a committed result."""
     if store.layout() == "empty":
-        return []
-    columns = [*spec.space, "label", "round"]
-    rows = store.dataset("trials").to_table(columns=columns).to_pylist()
-    return [LabeledRun({k: row[k] for k in spec.space}, row["label"], row["round"]) for row in rows]
+        return {}
+    table = store.dataset("trials").to_table(columns=["trial_id", "label"])
+    return dict(zip(table.column("trial_id").to_pylist(), table.column("label").to_pylist()))
 
 
-def before_round(runs: list[LabeledRun], round: int) -> list[Observation]:
-    """What the planner knew when it proposed round `round`: the runs of earlier rounds."""
-    return [(run.point, run.label) for run in runs if run.round is not None and run.round < round]
+def run_boundary(
+    spec: StudySpec, store: ResultsStore, run_round: RunRound, echo
+) -> BoundaryOutcome:
+    """Replay the rounds done, finish the one cut off, and run the rest until the planner
+    has nothing uncertain left or the budget is spent. Stops at a round with failed
+    trials (their points have no label, so the next round cannot be planned)."""
+    mapper = BoundaryMapper(spec.boundary_axes(), spec.search)
+    observations: list[tuple[dict, str]] = []
+    proposed = 0
+    for number in itertools.count():
+        points = mapper.propose(observations)
+        if not points:
+            break
+        configs = round_configs(spec, points)
+        proposed += len(configs)
+        labels = labels_by_id(store)
+        missing = [config for config in configs if trial_id(config) not in labels]
+        if missing:
+            failed = run_round(configs, number)
+            labels = labels_by_id(store)
+            if failed:
+                done = sum(trial_id(config) in labels for config in configs)
+                return BoundaryOutcome(proposed, len(observations) + done, failed)
+        for point, config in zip(_repeat(points, spec.search.seeds), configs):
+            observations.append((point, labels[trial_id(config)]))
+    echo(f"boundary search done: {proposed} configurations in {number} rounds")
+    return BoundaryOutcome(proposed, len(observations), [])
 
 
-def run_rounds(spec: StudySpec, store: ResultsStore, run_round: RunRound) -> tuple[list[str], bool]:
-    """Plan and run rounds until the planner proposes nothing or a round's trials fail.
-
-    Returns (failed trial lines, whether the search finished: budget spent or nothing
-    left uncertain).
-    """
-    mapper = study_mapper(spec)
-    round = 0
-    while proposal := mapper.propose(before_round(labeled_runs(spec, store), round)):
-        failed = run_round(round_configs(spec, proposal), round)
-        if failed:
-            return failed, False
-        round += 1
-    return [], True
+def _repeat(points: list[dict], times: int) -> list[dict]:
+    """Each point `times` times in a row, as round_configs lays out its seeds."""
+    return [point for point in points for _ in range(times)]

@@ -204,7 +204,6 @@ def command_validate(args: argparse.Namespace) -> int:
     """Check a spec and its output location; say how many configurations (and Tune
     trials) it has (the size limits were checked by counting, so expanding is bounded).
     With --thresholds, list every label threshold (the spec's values where it sets them)."""
-    from study.boundary_run import round_configs, study_mapper
     from study.expand import expand, make_packs
     from study.labels import LabelThresholds
     from study.output import check_location
@@ -224,17 +223,14 @@ def command_validate(args: argparse.Namespace) -> int:
     if spec.search.algorithm == "optuna":
         print(f"{args.spec}: valid; optuna proposes {spec.search.num_samples} configurations")
         return EXIT_OK
-    size = spec.resources.pack or CPU_PACK
     if spec.search.algorithm == "boundary":
-        search, coarse = spec.search, round_configs(spec, study_mapper(spec).coarse_grid())
-        print(
-            f"{args.spec}: valid; boundary search: round 0 is the coarse grid, {len(coarse)} "
-            f"configurations in {len(make_packs(coarse, size))} Tune trials, then rounds of up "
-            f"to {search.per_round}, {search.budget} configurations at most; output "
-            f"{spec.output_location}"
-        )
+        search = spec.search
+        print(f"{args.spec}: valid; boundary search: up to {search.budget} configurations, "
+              f"{search.per_round} per round after its coarse grid; output "
+              f"{spec.output_location}")  # fmt: skip
         return EXIT_OK
     configs = expand(spec)
+    size = spec.resources.pack or CPU_PACK
     packs = make_packs(configs, size)
     print(
         f"{args.spec}: valid; {len(configs)} configurations in {len(packs)} Tune trials "

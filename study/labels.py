@@ -233,12 +233,13 @@ def terminal_failure(e: Evidence, loss: str, t: LabelThresholds, rule: EarlyStop
     e = _judged(e, t)
     if diverged(e, t).holds or vanishing(e, loss, t).holds:
         return True
-    collapse = collapsed(e, t)
+    collapse = collapsed(e, t)  # never holds without modes (the Dirac-GAN)
+    if not (collapse.holds and collapse.kind == "complete"):
+        return False
     still = e.median("sample_drift") <= t.converged_drift and (
         not e.has_modes or e.median("mass_shift") <= t.converged_shift
     )
-    sharp = e.median("high_quality") >= rule.collapse_quality
-    return collapse.holds and collapse.kind == "complete" and still and sharp
+    return still and e.median("high_quality") >= rule.collapse_quality
 
 
 def decide(e: Evidence, loss: str, t: LabelThresholds) -> Label:

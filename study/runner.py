@@ -43,7 +43,7 @@ from pyarrow import fs as pafs  # noqa: E402
 from ray import tune  # noqa: E402
 
 from study import checkpoint  # noqa: E402
-from study.boundary_run import run_rounds  # noqa: E402
+from study.boundary_run import BoundaryOutcome, run_boundary  # noqa: E402
 from study.config import TrainConfig  # noqa: E402
 from study.exits import shorten  # noqa: E402
 from study.expand import Pack, expand, make_packs, pack_size, trial_id  # noqa: E402
@@ -83,7 +83,7 @@ class TrialContext:
     use_gpu: bool
     fixed: dict
     checkpoint_every_s: float = 0.0  # seconds between population checkpoints; 0: none
-    round: int | None = None  # the boundary-search round its trials belong to
+    round: int | None = None  # the boundary-search round its packs belong to
 
 
 def connect(address: str | None) -> None:
@@ -152,7 +152,8 @@ def train_and_write(
     where = {
         "node_id": ray.get_runtime_context().get_node_id(), "pack_id": pack_id,
         "pack_size": len(configs), "started_at": started_at, "finished_at": now(),
-        "resumed_from_step": resume_from["step"] if resume_from else None, **versions(),
+        "resumed_from_step": resume_from["step"] if resume_from else None,
+        "round": context.round, **versions(),
     }  # fmt: skip
     records = [
         member_record(context, result, stopper.provisional.get(member), where)
@@ -172,7 +173,7 @@ def member_record(context: TrialContext, result, provisional, where: dict) -> Tr
         steps_run=result.steps_run, stopped_early=stopped,
         stop_step=result.steps_run if stopped else None,
         stop_reason=provisional.label_reason if stopped else "",
-        wall_time_s=result.wall_time_s, device=result.device, round=context.round, **where,
+        wall_time_s=result.wall_time_s, device=result.device, **where,
     )  # fmt: skip
     tid = trial_id(result.config)
     return TrialRecord(context.study, tid, result.config, label, result.history[-1], run)
@@ -409,14 +410,14 @@ def run_packs(
     round: int | None = None,
 ) -> list[str]:  # fmt: skip
     """Run the pending packs of a grid or random study, or of one round of a boundary
-    study (`study`: all its packs, of `size`); the failed trials' lines."""
+    search (`study`: all its packs, of `size`); the failed trials' lines."""
     context, resources = trial_context(spec, store, echo)
     context = dataclasses.replace(context, round=round)
     packs = with_checkpoints(pending_packs(study, size, store), store, echo)
     remaining = sum(len(pack.configs) for pack in packs.values())
     total = sum(len(pack.configs) for pack in study)
-    heading = spec.name if round is None else f"{spec.name} round {round}"
-    echo(f"study {heading}: {total} configurations, {total - remaining} done, {remaining} to run")
+    part = f"study {spec.name}" + (f", round {round}" if round is not None else "")
+    echo(f"{part}: {total} configurations, {total - remaining} done, {remaining} to run")
     if round is None:
         store.write_study_info(spec.name, total)
     if not packs:
@@ -424,8 +425,7 @@ def run_packs(
     budget = sum(c.steps for pack in study for c in pack.configs)
     left = sum(c.steps for pack in packs.values() for c in pack.configs)
     progress = StudyProgress(total, total - remaining, budget, budget - left)
-    title = spec.name if round is None else f"round {round} {spec.name}"  # round first: the
-    view = make_view(title, progress, echo)  # live view cuts titles at 18 characters
+    view = make_view(spec.name, progress, echo)
     try:
         trainable = tune.with_parameters(run_pack, packs=packs, context=context)
         tuner = tune.Tuner(
@@ -438,23 +438,6 @@ def run_packs(
         return fit(tuner, store, lambda c: f"pack {c['pack']} ({sizes[c['pack']]} configurations)")
     finally:
         view.close()
-
-
-def run_boundary(spec: StudySpec, store: ResultsStore, size: int, echo) -> tuple[list[str], bool]:
-    """Run a boundary study's rounds (study.boundary_run plans them), each round's
-    configurations packed and run like a grid study's; (failed trial lines, finished)."""
-    store.write_study_info(spec.name, spec.search.budget)  # at most; the count once finished
-
-    def run_round(configs: list[TrainConfig], round: int) -> list[str]:
-        return run_packs(spec, store, make_packs(configs, size), size, echo, round=round)
-
-    failed, finished = run_rounds(spec, store, run_round)
-    if finished:
-        done = len(store.completed_ids())
-        echo(f"study {spec.name}: boundary search done, {done} configurations "
-             f"(budget {spec.search.budget})")  # fmt: skip
-        store.write_study_info(spec.name, done)
-    return failed, finished
 
 
 IDLE_ROUNDS = 3  # Optuna rounds in a row without a new configuration before giving up
@@ -561,19 +544,18 @@ def run_study(
     lease = Lease(store)
     lease.check()  # a live driver is named first, whatever else is wrong
     check_output(store, spec, resume)
-    algorithm = spec.search.algorithm
-    configs = expand(spec) if algorithm in ("grid", "random") else None
+    configs = None if spec.search.algorithm in ("optuna", "boundary") else expand(spec)
     with lease:
         prepare_output(store, spec, resume)
         leave_ray_working_dir()
-        failed, interrupted, packs, finished = [], False, None, False
+        failed, interrupted, packs, boundary = [], False, None, None
         try:
             connect(address)
-            if algorithm == "optuna":
+            if spec.search.algorithm == "boundary":
+                boundary = run_boundary_study(spec, store, echo)
+                failed = boundary.failed
+            elif configs is None:
                 failed = run_optuna(spec, store, echo)
-            elif algorithm == "boundary":
-                size = pack_size(spec, cluster_has_gpu())
-                failed, finished = run_boundary(spec, store, size, echo)
             else:
                 size = pack_size(spec, cluster_has_gpu())
                 packs = make_packs(configs, size)
@@ -584,20 +566,43 @@ def run_study(
             if stop.code != signal.SIGTERM:
                 raise
             interrupted = True
-        total, done = count_done(spec, store, configs, packs, finished)
+        if spec.search.algorithm == "boundary":
+            total, done = boundary_counts(spec, store, boundary)
+        else:
+            total, done = count_done(spec, store, configs, packs)
     return StudyOutcome(store.location, total, done, failed, interrupted)
+
+
+def run_boundary_study(spec: StudySpec, store: ResultsStore, echo) -> BoundaryOutcome:
+    """A boundary search: each round packed and run through Tune like a grid study."""
+    size = pack_size(spec, cluster_has_gpu())
+    store.write_study_info(spec.name, spec.search.budget)  # at most; the search may stop early
+
+    def run_round(configs: list[TrainConfig], number: int) -> list[str]:
+        return run_packs(spec, store, make_packs(configs, size), size, echo, round=number)
+
+    outcome = run_boundary(spec, store, run_round, echo)
+    if not outcome.failed:
+        store.write_study_info(spec.name, outcome.proposed)
+    return outcome
+
+
+def boundary_counts(
+    spec: StudySpec, store: ResultsStore, outcome: BoundaryOutcome | None
+) -> tuple[int, int]:
+    """(configurations, with a result) of a boundary search; cut off before it planned
+    its rounds (interrupted), the budget stands for the configurations."""
+    if outcome is None:
+        return spec.search.budget, len(store.completed_ids())
+    return outcome.proposed, outcome.done
 
 
 def count_done(
     spec: StudySpec, store: ResultsStore, configs: list[TrainConfig] | None,
-    packs: list[Pack] | None, finished: bool = False,
+    packs: list[Pack] | None,
 ) -> tuple[int, int]:  # fmt: skip
     """(configurations in the study, those with a result), from the result files' names
-    (read from the files only where packs other than `packs` wrote them). A boundary
-    study has its budget's configurations at most, and those it trained once `finished`."""
-    if spec.search.algorithm == "boundary":
-        done = len(store.completed_ids())
-        return (done if finished else spec.search.budget), done
+    (read from the files only where packs other than `packs` wrote them)."""
     if configs is None:
         return spec.search.num_samples, min(len(store.completed_ids()), spec.search.num_samples)
     if packs is None:  # interrupted before the packs were made: read the files' trial ids

@@ -99,10 +99,10 @@ class RunRecord:
     pack_id: Category  # the Tune trial (population) that trained it: its files' name
     pack_size: int  # configurations in that population
     resumed_from_step: int | None  # its pack continued from a checkpoint at this step
+    round: int | None  # the boundary-search round that proposed it (null: other searches)
     ganmap_version: Category
     torch_version: Category
     ray_version: Category
-    round: int | None = None  # the boundary-search round that proposed it (null: other searches)
 
 
 # The label columns, in the order and with the names of `study.labels.Label`'s fields

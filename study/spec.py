@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from study.boundary import BoundarySearch, search_axes
+from study.boundary import Axis, BoundarySearch, CategoricalAxis, NumericAxis
 from study.config import TrainConfig, format_validation_error
 from study.exits import echo_value, shorten
 from study.labels import EarlyStopping, LabelThresholds
@@ -38,7 +38,6 @@ ENGINE_KEYS = tuple(TrainConfig.model_fields)
 DOMAIN_KINDS = ("grid", "choice", "uniform", "loguniform", "randint")
 SAMPLED_KINDS = ("choice", "uniform", "loguniform", "randint")
 RANGE_KINDS = ("uniform", "loguniform", "randint")
-ALGORITHMS = ("grid", "random", "optuna", "boundary")
 CPU_PACK, GPU_PACK = 8, 256  # configurations per Tune trial when resources.pack is unset
 MAX_VALUES = 10_000  # values one searched key may list
 MAX_CHECKED_COMBINATIONS = 100_000  # larger spaces are checked value by value only
@@ -123,37 +122,13 @@ class Search(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    algorithm: Literal["grid", "random", "optuna"] = Field(
-        "grid", description="search method (boundary: see BoundarySearch)"
-    )
+    algorithm: Literal["grid", "random", "optuna"] = Field("grid", description="search method")
     num_samples: int = Field(1, ge=1, description="random/optuna: samples (per grid point)")
     seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of the random/optuna sampler")
     metric: str = Field(
         "score", description="optuna: `score` or a final diagnostic, e.g. final_high_quality"
     )
     mode: Literal["max", "min"] = Field("max", description="optuna: maximize or minimize")
-
-    @field_validator("algorithm", mode="before")
-    @classmethod
-    def _known(cls, algorithm: Any) -> Any:
-        """Name every algorithm, boundary included, when the value is none of them."""
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"{echo_value(algorithm)}: allowed: {', '.join(ALGORITHMS)}")
-        return algorithm
-
-
-def _search_kind(search: Any) -> str:
-    """Which model a `search:` section is: the boundary search's, or Search's."""
-    algorithm = search.get("algorithm") if isinstance(search, dict) else None
-    algorithm = getattr(search, "algorithm", algorithm)
-    return "boundary" if algorithm == "boundary" else "sampling"
-
-
-SEARCH_TAGS = ("sampling", "boundary")  # pydantic puts these in error locations; not keys
-AnySearch = Annotated[
-    Annotated[Search, Tag("sampling")] | Annotated[BoundarySearch, Tag("boundary")],
-    Discriminator(_search_kind),
-]
 
 
 class Resources(BaseModel):
@@ -203,6 +178,12 @@ def member_memory_bytes(values: dict[str, Any]) -> int:
     return 4 * (4 * parameters + 2 * layers * width * batch)
 
 
+def _search_kind(search: Any) -> str:
+    """`search: {algorithm: boundary, ...}` is a BoundarySearch; any other a Search."""
+    algorithm = search.get("algorithm") if isinstance(search, dict) else search.algorithm
+    return "boundary" if algorithm == "boundary" else "search"
+
+
 class StudySpec(BaseModel):
     """A whole study: what to vary, how to judge it, where to put the results."""
 
@@ -213,7 +194,10 @@ class StudySpec(BaseModel):
     )
     fixed: dict[str, Any] = Field(default_factory=dict, description="engine keys held fixed")
     space: dict[str, Domain] = Field(description="engine keys searched")
-    search: AnySearch = Field(default_factory=Search)
+    search: Annotated[
+        Annotated[Search, Tag("search")] | Annotated[BoundarySearch, Tag("boundary")],
+        Discriminator(_search_kind),
+    ] = Field(default_factory=Search)
     labels: LabelThresholds = Field(
         default_factory=LabelThresholds, description="label thresholds (docs/labels.md)"
     )
@@ -249,7 +233,7 @@ class StudySpec(BaseModel):
                 _check_value(key, value, self.fixed)
         _check_combinations(self.fixed, self.space)
         if isinstance(self.search, BoundarySearch):
-            _check_boundary(self.search, self.fixed, self.space)
+            self.search.check(self.boundary_axes())
             return self
         metrics = ["score", *(f"final_{name}" for name in DIAGNOSTICS)]
         if self.search.metric not in metrics:
@@ -290,10 +274,10 @@ class StudySpec(BaseModel):
     def configurations(self) -> int:
         """How many configurations the study has, counted without expanding it (an upper
         bound: expansion drops duplicates, e.g. reg_weight of a weightless regularizer)."""
-        if self.search.algorithm == "optuna":
-            return self.search.num_samples
         if self.search.algorithm == "boundary":
             return self.search.budget
+        if self.search.algorithm == "optuna":
+            return self.search.num_samples
         grid = math.prod(len(d.values) for d in self.space.values() if not d.sampled)
         sampled = any(d.sampled for d in self.space.values())
         return grid * (self.search.num_samples if sampled else 1)
@@ -306,6 +290,26 @@ class StudySpec(BaseModel):
             if numeric:
                 values[key] = max(numeric)
         return values
+
+    def boundary_axes(self) -> list[Axis]:
+        """A boundary search's axes: ranges are numeric (log for loguniform), lists are
+        categorical (each value its own map). Integer ranges and `seed` are refused by
+        name: the lattice is continuous, and `search.seeds` gives the seeds."""
+        axes: list[Axis] = []
+        for key, domain in self.space.items():
+            if key == "seed":
+                raise ValueError("space.seed: a boundary search sets the seeds (search.seeds)")
+            if domain.kind == "randint":
+                raise ValueError(
+                    f"space.{key}: a boundary search maps continuous ranges (uniform, "
+                    "loguniform); list an integer key's values instead (each its own map)"
+                )
+            if domain.kind in ("uniform", "loguniform"):
+                low, high = domain.values
+                axes.append(NumericAxis(key, low, high, log=domain.kind == "loguniform"))
+            else:
+                axes.append(CategoricalAxis(key, domain.values))
+        return axes
 
     @field_validator("output")
     @classmethod
@@ -338,18 +342,6 @@ def _domain(key: str, value: Any) -> Any:
     raise ValueError(
         f"space.{key}: give a list (a grid) or one of {DOMAIN_KINDS}, e.g. {{grid: [1, 2]}}"
     )
-
-
-def _check_boundary(search: BoundarySearch, fixed: dict, space: dict[str, Domain]) -> None:
-    """A boundary search maps ranges and crosses lists; it sets the seeds itself."""
-    if "seed" in space:
-        raise ValueError(
-            "space.seed: a boundary search trains search.seeds seeds per point "
-            "(fixed.seed and up); do not search seed"
-        )
-    if TrainConfig(**fixed).seed + search.seeds > 2**32:
-        raise ValueError("search.seeds: the last seed (fixed.seed + search.seeds - 1) is >= 2**32")
-    search.check(search_axes(space))
 
 
 def _check_engine_keys(section: str, keys) -> None:
@@ -422,10 +414,10 @@ def with_output(spec: StudySpec, output: str) -> StudySpec:
 def _spec_errors(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
-        loc = [part for part in item["loc"] if part != "kind"]
-        if loc[:1] == ["search"] and len(loc) > 1 and loc[1] in SEARCH_TAGS:
-            del loc[1]
-        key = ".".join(str(part) for part in loc)
+        loc = item["loc"]
+        if loc[:1] == ("search",):  # drop the union's tag: search.boundary.budget -> search.budget
+            loc = loc[:1] + loc[2:]
+        key = ".".join(str(part) for part in loc if part != "kind")
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key"

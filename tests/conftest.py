@@ -35,6 +35,23 @@ def _cache_dir(tmp_path_factory, monkeypatch):
 ROOT = Path(__file__).parent.parent
 
 
+@pytest.fixture(scope="module")
+def local_ray():
+    """One real Ray instance on loopback (2 CPUs) for a test module; the runner joins it.
+    Modules that need it say `pytestmark = pytest.mark.usefixtures("local_ray")`."""
+    import ray  # here: after the environment above is set
+
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        log_to_driver=False,
+    )
+    yield
+    ray.shutdown()
+
+
 @pytest.fixture(scope="session")
 def quick_study(tmp_path_factory) -> Path:
     """The README's main job, run as a user runs it (`ganmap run search_spaces/quick.yaml`),

@@ -16,9 +16,6 @@ from study.boundary import (
     dense_grid,
     predict_map,
 )
-from study.boundary_run import round_configs, study_mapper
-from study.expand import trial_id
-from study.spec import SpecError, parse_spec
 
 LR = NumericAxis("lr_g", 1e-4, 1e-1)  # three decades, log scale
 WEIGHT = NumericAxis("reg_weight", 0.01, 100.0)  # four decades, log scale
@@ -234,86 +231,3 @@ def test_bad_search_keys_are_refused_by_the_model():
         BoundarySearch(budgett=100)
     with pytest.raises(ValidationError, match="budget"):
         BoundarySearch(budget=0)
-
-
-def test_an_integer_axis_gets_distinct_whole_lattice_values():
-    axes = [LR, NumericAxis("d_steps", 1, 12, log=False, integer=True)]
-    mapper = BoundaryMapper(axes, BoundarySearch(budget=400, per_round=16, coarse=5))
-    # The lattice stops halving where a step would fall below one: 9 values in [1, 12],
-    # 1 + 11 i / 8 rounded half up, all distinct (a lattice of 17 would repeat values).
-    assert mapper.sizes[1] == 9
-    assert sorted({p["d_steps"] for p in mapper.coarse_grid()}) == [1, 4, 7, 9, 12]
-    assert all(isinstance(p["d_steps"], int) for p in mapper.coarse_grid())
-
-    def label(point):  # the D:G ratio decides: many D steps diverge
-        return "diverged" if point["d_steps"] >= 6 else "converged"
-
-    observations, rounds = run_search(mapper, label=label)
-    d_steps = sorted({point["d_steps"] for point, _ in observations})
-    # The rounds refine the boundary between 5 and 6 down to neighbouring lattice values.
-    assert len(rounds) > 1 and {5, 7} <= set(d_steps)
-    assert set(d_steps) <= {1, 2, 4, 5, 7, 8, 9, 11, 12}
-    # Every run sits on the lattice, and no configuration is proposed twice.
-    assert all(mapper.locate(point) is not None for point, _ in observations)
-    keys = [(p["lr_g"], p["d_steps"]) for r in rounds for p in r]
-    assert len(keys) == len(set(keys))
-
-
-def test_an_integer_range_narrower_than_the_coarse_grid_names_the_axis():
-    axes = [LR, NumericAxis("d_steps", 1, 3, log=False, integer=True)]
-    # Five coarse points cannot be distinct integers in [1, 3].
-    with pytest.raises(ValueError, match=r"^space\.d_steps: \[1, 3\] holds fewer integers"):
-        BoundaryMapper(axes, BoundarySearch(budget=100, coarse=5))
-
-
-BOUNDARY_SPEC = {
-    "name": "b",
-    "fixed": {"problem": "ring8", "seed": 5},
-    "space": {
-        "lr_g": {"loguniform": [1e-4, 1e-2]},
-        "d_steps": {"randint": [1, 12]},
-        "loss": ["hinge", "nonsaturating"],
-    },
-    "search": {"algorithm": "boundary", "budget": 200, "per_round": 20, "seeds": 2},
-}
-
-
-def test_a_boundary_spec_maps_ranges_crosses_lists_and_seeds_every_point():
-    spec = parse_spec(BOUNDARY_SPEC)
-    mapper = study_mapper(spec)
-    # loguniform is a log axis, randint an integer one, a list is crossed.
-    assert [(a.name, a.log, a.integer) for a in mapper.numeric] == [
-        ("d_steps", False, True), ("lr_g", True, False),
-    ]  # fmt: skip
-    assert [a.name for a in mapper.categorical] == ["loss"]
-    configs = round_configs(spec, mapper.coarse_grid())
-    # Round 0: 5 x 5 points per loss, each at two seeds counting up from fixed.seed.
-    assert len(configs) == 5 * 5 * 2 * 2
-    assert {c.seed for c in configs} == {5, 6} and {c.loss for c in configs} == {
-        "hinge",
-        "nonsaturating",
-    }
-    assert len({trial_id(c) for c in configs}) == len(configs)
-    # The study's size is its budget.
-    assert spec.configurations == 200
-
-
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        ({"fixed": {}, "space": {**BOUNDARY_SPEC["space"], "seed": [0, 1]}},
-         "space.seed: a boundary search"),
-        ({"space": {**BOUNDARY_SPEC["space"], "loss": ["hinge"]}}, "space.loss: a boundary"),
-        ({"search": {"algorithm": "boundary", "budget": 49}}, "search.budget: 49 is smaller"),
-        ({"search": {"algorithm": "boundary", "budget": 200, "resolution": {"lr_g": 1000.0}}},
-         "search.resolution.lr_g: 1000.0 is larger than the axis range (x100)"),
-        ({"search": {"algorithm": "boundary", "budget": 200, "num_samples": 2}},
-         "search.num_samples: unknown key"),
-        ({"search": {"algorithm": "grid", "budget": 200}}, "search.budget: unknown key"),
-    ],
-)  # fmt: skip
-def test_bad_boundary_specs_name_the_key(change, message):
-    with pytest.raises(SpecError) as error:
-        parse_spec({**BOUNDARY_SPEC, **change})
-    # The message names the key and what is wrong with it.
-    assert message in str(error.value)

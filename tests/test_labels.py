@@ -299,3 +299,13 @@ def test_early_stop_respects_the_minimum_budget_share():
     # Terminal from the start, but no stop before step 1000 of 2000.
     stops = [stopper(0, rows[: i + 1]) for i in range(12)]
     assert stops.index(True) == 9
+
+
+def test_early_stop_judges_a_dirac_run_without_mode_evidence():
+    """The Dirac-GAN has no modes, samples or quality: its early stop asks only what
+    its history holds (divergence), and a cycling run is never stopped."""
+    rule = EarlyStopping(patience=1, min_stop_fraction=0.0)
+    stopper = EarlyStopper(["minimax"], [2000], LabelThresholds(), rule)
+    cycle = dirac_rows([0.5] * 20, moving=0.3)
+    # A cycle at a fixed distance is not terminal: it runs its budget.
+    assert not any(stopper(0, cycle[: i + 1]) for i in range(len(cycle)))

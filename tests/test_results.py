@@ -31,7 +31,7 @@ def record(tid: str, pack: str, lr: float = 1e-3, label: str = "converged", prob
     run = RunRecord(
         steps_run=100, stopped_early=False, stop_step=None, stop_reason="", wall_time_s=1.5,
         started_at=START, finished_at=START + datetime.timedelta(seconds=2), device="cpu",
-        node_id="n1", pack_id=pack, pack_size=2, resumed_from_step=None,
+        node_id="n1", pack_id=pack, pack_size=2, resumed_from_step=None, round=None,
         ganmap_version="0", torch_version="t", ray_version="r",
     )  # fmt: skip
     verdict = Label(label, False, False, False, False, "", f"{label} because", 0.8)

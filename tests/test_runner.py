@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
-import ray
 import yaml
 
 from analysis.load import load
@@ -16,24 +15,12 @@ from study.results import CHECKPOINT_FILE, CHECKPOINT_INDEX, ResultsStore
 from study.runner import run_study
 from study.spec import SpecError, parse_spec
 
+pytestmark = pytest.mark.usefixtures("local_ray")  # tests/conftest.py
+
 TINY_FIXED = dict(
     problem="ring8", hidden_dim=16, hidden_layers=1, batch_size=64, steps=400,
     eval_every=50, eval_samples=300,
 )  # fmt: skip
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    """One real Ray instance on loopback for the module; the runner joins it."""
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        log_to_driver=False,
-    )
-    yield
-    ray.shutdown()
 
 
 def tiny_spec(tmp_path, name="tiny", **overrides):

@@ -68,7 +68,9 @@ def _run():
     import datetime
 
     now = datetime.datetime.now(datetime.timezone.utc)
-    return schema.RunRecord(1, False, None, "", 1.0, now, now, "cpu", "n", "p", 1, None, "", "", "")
+    return schema.RunRecord(
+        1, False, None, "", 1.0, now, now, "cpu", "n", "p", 1, None, None, "", "", ""
+    )
 
 
 def documented_names(text: str) -> set[str]:

@@ -29,7 +29,7 @@ def test_quick_spec_is_first_and_small():
     configs = expand(spec)
     # The README's main job: a real grid, small enough for 2 CPUs in a few minutes.
     assert 16 <= len(configs) <= 64
-    assert all(c.steps <= 3000 for c in configs)
+    assert all(c.steps <= 5000 for c in configs)
 
 
 def test_grid_expands_to_the_cross_product_with_stable_ids():
@@ -71,8 +71,8 @@ BAD = [
     ({**GOOD, "space": {"lr_d": {"normal": [0, 1]}}}, "unknown domain 'normal'"),
     ({**GOOD, "fixed": {"optimizer": "rmsprop"}}, "fixed.optimizer: Input should be 'adam'"),
     ({**GOOD, "space": {"lr_g": {"loguniform": [1e-4, 1e-2]}}}, "grid cannot sample ['lr_g']"),
-    ({**GOOD, "search": {"algorithm": "bayes"}}, "search.algorithm: 'bayes': allowed: grid, "
-     "random, optuna, boundary"),
+    ({**GOOD, "search": {"algorithm": "bayes"}}, "search.algorithm: Input should be 'grid', "
+     "'random' or 'optuna'"),
     ({**GOOD, "fixed": {"steps": 100, "lr_g": 1e-3}}, "keys both fixed and searched: ['lr_g']"),
     ({**GOOD, "labels": {"windw": 3}}, "windw"),
     ({**GOOD, "resources": {"checkpoint_every_s": -1}}, "resources.checkpoint_every_s: Input "
