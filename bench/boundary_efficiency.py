@@ -461,6 +461,20 @@ def dirac_panels(size: int, repeats: int) -> tuple[list[Dense], list[dict], dict
     return denses, records, final
 
 
+def neighbour_counts(dense: Dense) -> tuple[int, int]:
+    """Reference cells whose label differs from at least one of their (up to four) grid
+    neighbours', and from all of them: what a map drawn from a few cells must get wrong
+    unless it trains them."""
+    grid = dense.truth.reshape(dense.size, dense.size)
+    edge = alone = 0
+    for (row, column), label in np.ndenumerate(grid):
+        steps = ((row - 1, column), (row + 1, column), (row, column - 1), (row, column + 1))
+        others = [grid[r, c] for r, c in steps if 0 <= r < dense.size and 0 <= c < dense.size]
+        edge += any(other != label for other in others)
+        alone += all(other != label for other in others)
+    return edge, alone
+
+
 def ring8_panels(size: int, repeats: int, retrain: bool) -> tuple[list[Dense], list[dict], dict]:
     if retrain or not os.path.exists(RING8_REFERENCE):
         reference = train_ring8_reference(size, RING8_REFERENCE)
@@ -475,8 +489,10 @@ def ring8_panels(size: int, repeats: int, retrain: bool) -> tuple[list[Dense], l
         denses.append(dense)
         records += rows
         mix = ", ".join(f"{k} {v}" for k, v in Counter(dense.truth).most_common())
-        print(f"{loss}: {len(dense.points)} cells ({mix}); the methods read {on_demand} "
-              "distinct cells", flush=True)  # fmt: skip
+        edge, alone = neighbour_counts(dense)
+        print(f"{loss}: {len(dense.points)} cells ({mix}); {edge} differ from a neighbour, "
+              f"{alone} from all four; the methods read {on_demand} distinct cells",
+              flush=True)  # fmt: skip
     return denses, records, final
 
 
