@@ -136,4 +136,8 @@ def test_a_driver_whose_lease_was_taken_over_stops(tmp_path):
     with pytest.raises(KeyboardInterrupt), lease:
         # Another driver found this one silent and took the study over...
         (tmp_path / FOLDER / f"{lease.token}.json").unlink()
-        time.sleep(2)  # ...so the heartbeat stops this one, as Ctrl-C would.
+        # ...so its next heartbeat stops this one, as Ctrl-C would (the wait is long only
+        # so that a loaded machine, where the heartbeat thread runs late, passes too).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
