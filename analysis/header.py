@@ -146,7 +146,7 @@ def _version() -> str:
 def _thresholds(header: Header, store, spec: dict | None) -> None:
     """Which thresholds labeled this study: labels.yaml's (a relabel) or the spec's."""
     from study.labels import LabelThresholds  # here: the labeler imports torch
-    from study.relabel import LABELS_FILE
+    from study.results import LABELS_FILE
 
     where = store.location
     if store.exists(LABELS_FILE):

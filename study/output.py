@@ -16,9 +16,9 @@ import tempfile
 import yaml
 from pyarrow import fs as pafs
 
-from study.relabel import LABELS_FILE
 from study.results import (
     JOURNAL_FILE,
+    LABELS_FILE,
     LEASE_FOLDER,
     OLD_TABLES,
     SPEC_FILE,

@@ -25,10 +25,8 @@ from pydantic import ValidationError
 from study.config import format_validation_error
 from study.evidence import Evidence
 from study.labels import Label, LabelThresholds, label_evidence
-from study.results import OldLayout, ResultsStore, TableFile
+from study.results import LABELS_FILE, OldLayout, ResultsStore, TableFile
 from study.schema import DIAGNOSTICS, LABEL_FIELDS, MODE_COUNTS, TRIALS_SCHEMA
-
-LABELS_FILE = "labels.yaml"
 
 
 class RelabelError(ValueError):

@@ -52,6 +52,7 @@ CHECKPOINT_FILE, CHECKPOINT_INDEX = "population.pt", "pack.json"
 COMPACT_PREFIX = "compact-"
 PACKS_KEY, VERSION_KEY = b"ganmap.packs", b"ganmap.schema_version"
 STUDY_FILE, SPEC_FILE, JOURNAL_FILE = "study.json", "spec.yaml", "optuna.journal"
+LABELS_FILE = "labels.yaml"  # the thresholds `ganmap relabel` records
 TUNE_FOLDER, LEASE_FOLDER = "tune", "lease"
 OLD_TABLES = tuple(f"{name}.parquet" for name in TABLES)  # schema version 2: one file each
 COMPRESSION = "zstd"

@@ -52,10 +52,11 @@ from study.lease import Lease  # noqa: E402
 from study.optuna_study import OptunaJournal  # noqa: E402
 from study.output import check_location, check_output, prepare_output  # noqa: E402
 from study.progress import StudyProgress, finished_metrics, make_view  # noqa: E402
-from study.relabel import LABELS_FILE, study_thresholds  # noqa: E402
+from study.relabel import study_thresholds  # noqa: E402
 from study.results import (  # noqa: E402
     CHECKPOINT_FILE,
     CHECKPOINT_INDEX,
+    LABELS_FILE,
     TUNE_FOLDER,
     ResultsStore,
     pack_tables,
