@@ -35,9 +35,11 @@ class BoundaryOutcome:
 
 
 def round_configs(spec: StudySpec, points: list[dict]) -> list[TrainConfig]:
-    """A round's configurations: every proposed point at seeds 0 .. search.seeds - 1."""
-    seeds = range(spec.search.seeds)
-    return [TrainConfig(**spec.fixed, **point, seed=seed) for point in points for seed in seeds]
+    """A round's configurations: every proposed point at `search.seeds` seeds, counted
+    up from the spec's fixed seed (0 when it fixes none)."""
+    first = spec.fixed.get("seed", 0)
+    seeds = range(first, first + spec.search.seeds)
+    return [TrainConfig(**{**spec.fixed, **point, "seed": s}) for point in points for s in seeds]
 
 
 def labels_by_id(store: ResultsStore) -> dict[str, str]:

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from study import runner
+from study.boundary_run import round_configs
 from study.cli import main
 from study.runner import run_study
 from study.spec import parse_spec
@@ -100,3 +101,11 @@ def test_bad_boundary_input_exits_2_naming_the_key(tmp_path, capsys, change, exp
     # Exit 2 with the key named, and nothing written.
     assert main(["run", str(path)]) == 2
     assert expected in capsys.readouterr().err and not out.exists()
+
+
+def test_a_points_seeds_count_up_from_the_fixed_seed(tmp_path):
+    fixed, search = {**DIRAC, "seed": 7}, {**SEARCH, "seeds": 2, "budget": 60}
+    spec = parse_spec({"name": "seeded", "fixed": fixed, "space": SPACE, "search": search})
+    configs = round_configs(spec, [{"lr_d": 0.1, "reg_weight": 1.0, "regularizer": "r1"}])
+    # One point, two seeds: 7 and 8 (a fixed seed is where the seeds start, not a clash).
+    assert [config.seed for config in configs] == [7, 8]
