@@ -59,22 +59,22 @@ def run_boundary(
     mapper = BoundaryMapper(spec.boundary_axes(), spec.search)
     observations: list[tuple[dict, str]] = []
     proposed = 0
+    labels = labels_by_id(store)  # read again only after a round has trained something
     for number in itertools.count():
         points = mapper.propose(observations)
         if not points:
             break
         configs = round_configs(spec, points)
+        ids = [trial_id(config) for config in configs]
         proposed += len(configs)
-        labels = labels_by_id(store)
-        missing = [config for config in configs if trial_id(config) not in labels]
-        if missing:
+        if any(tid not in labels for tid in ids):
             failed = run_round(configs, number)
             labels = labels_by_id(store)
             if failed:
-                done = sum(trial_id(config) in labels for config in configs)
+                done = sum(tid in labels for tid in ids)
                 return BoundaryOutcome(proposed, len(observations) + done, failed)
-        for point, config in zip(_repeat(points, spec.search.seeds), configs):
-            observations.append((point, labels[trial_id(config)]))
+        for point, tid in zip(_repeat(points, spec.search.seeds), ids):
+            observations.append((point, labels[tid]))
     echo(f"boundary search done: {proposed} configurations in {number} rounds")
     return BoundaryOutcome(proposed, len(observations), [])
 
