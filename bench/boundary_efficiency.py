@@ -61,7 +61,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from analysis.heatmaps import LABEL_COLOURS  # noqa: E402
+from analysis.legend import COLOURS as LABEL_COLOURS  # noqa: E402
 from study.boundary import (  # noqa: E402
     BoundaryMapper,
     BoundarySearch,
@@ -139,6 +139,7 @@ class Dense:
     trained: dict[tuple[int, int], str] = field(default_factory=dict)
     train_seconds: float = 0.0
     map: np.ndarray | None = None  # the labeler's map once every cell is trained
+    seeds: int = 1  # runs per point; a method's budget counts points
 
     def __post_init__(self) -> None:
         unit = np.linspace(0.0, 1.0, self.size)
@@ -174,6 +175,7 @@ class Dense:
         return [self.trained[c] for c in cells]
 
     def runs(self, points: Sequence[dict]) -> list[Observation]:
+        """A method's runs at `points`: one per point and seed."""
         return list(zip(points, self.labels(points)))
 
     def predict(self, observations: Sequence[Observation]) -> np.ndarray:
@@ -208,18 +210,25 @@ class RingPanel:
 
 @dataclass
 class ReferenceDense(Dense):
-    """A ring8 panel's dense grid, every cell trained once (the reference file): a method
-    "trains" a point by reading its label, the same run it would have trained."""
+    """A ring8 panel's dense grid, every cell trained at every seed (the reference file): a
+    method "trains" a point by reading its seeds' labels, the runs it would have trained.
+    A cell's truth is its seeds' majority label (ties: the lowest seed's), as a study's map
+    votes them (`study.boundary.predict_map`)."""
 
     reference: pd.DataFrame | None = None
+    votes: dict[tuple[int, int], list[str]] = field(default_factory=dict)
 
     def reference_labels(self) -> np.ndarray:
-        rows = self.reference[self.reference.loss == self.panel.loss]
-        labels = {self.index(row): row["label"] for row in rows.to_dict("records")}
-        if len(labels) != len(self.points):
-            raise SystemExit(f"{RING8_REFERENCE}: {self.panel.loss} has {len(labels)} of "
-                             f"{len(self.points)} cells; rerun with --retrain")  # fmt: skip
-        self.map = np.array([labels[self.index(p)] for p in self.points], dtype=object)
+        rows = self.reference[self.reference.loss == self.panel.loss].sort_values("seed")
+        for row in rows.to_dict("records"):
+            self.votes.setdefault(self.index(row), []).append(row["label"])
+        self.seeds = len(set(rows["seed"]))
+        if len(self.votes) != len(self.points) or len(rows) != self.seeds * len(self.points):
+            raise SystemExit(f"{RING8_REFERENCE}: {self.panel.loss} has {len(rows)} runs, not "
+                             f"{self.seeds} per cell of {len(self.points)}; rerun with "
+                             "--retrain")  # fmt: skip
+        self.map = np.array([majority(self.votes[self.index(p)]) for p in self.points],
+                            dtype=object)  # fmt: skip
         return self.map
 
     def labels(self, points: Sequence[dict]) -> list[str]:
@@ -227,17 +236,27 @@ class ReferenceDense(Dense):
         self.trained.update({c: self.map[c[0] * self.size + c[1]] for c in cells})
         return [self.trained[c] for c in cells]
 
+    def runs(self, points: Sequence[dict]) -> list[Observation]:
+        self.labels(points)
+        return [(p, label) for p in points for label in self.votes[self.index(p)]]
+
+
+def majority(labels: Sequence[str]) -> str:
+    """The most common label; ties go to the one seen first."""
+    return Counter(labels).most_common(1)[0][0]
+
 
 def adaptive(dense: Dense, budget: int) -> tuple[list[Observation], list[tuple]]:
     """The boundary search up to `budget`: (its runs, (trained, predicted map) per round)."""
     floor = {a.name: (a.high / a.low) ** (1 / (dense.size - 1)) for a in dense.panel.axes}
-    search = BoundarySearch(budget=budget, per_round=PER_ROUND, coarse=COARSE, resolution=floor)
+    search = BoundarySearch(budget=budget * dense.seeds, per_round=PER_ROUND * dense.seeds,
+                            seeds=dense.seeds, coarse=COARSE, resolution=floor)  # fmt: skip
     mapper = BoundaryMapper(dense.panel.axes, search)
     observations: list[Observation] = []
     rounds = []
     while proposal := mapper.propose(observations):
         observations += dense.runs(proposal)
-        rounds.append((len(observations), dense.predict(observations)))
+        rounds.append((len(observations) // dense.seeds, dense.predict(observations)))
     return observations, rounds
 
 
@@ -276,7 +295,7 @@ def measure(
         for method, runs in methods.items():
             for repeat, run in enumerate(runs):
                 records.append(dict(panel=dense.panel.name, method=method, fraction=fraction,
-                                    repeat=repeat, trained=len(run),
+                                    repeat=repeat, trained=len(run) // dense.seeds,
                                     predicted=dense.predict(run)))  # fmt: skip
     return records, observations, rounds
 
@@ -356,7 +375,8 @@ def plot_curves(ax, records: list[dict], dense: Dense | None, final: dict) -> No
 def plot_adaptive_map(ax, dense: Dense, observations: list[Observation]) -> None:
     """The adaptive map at the largest budget, its trained points, its wrong cells."""
     predicted = dense.predict(observations)
-    draw_map(ax, dense, predicted, f"{dense.panel.name}: adaptive, {len(observations)} runs")
+    points = len(observations) // dense.seeds
+    draw_map(ax, dense, predicted, f"{dense.panel.name}: adaptive, {points} points")
     x, y = (axis.name for axis in dense.panel.axes)
     xy = np.log10([[p[x], p[y]] for p, _ in observations])
     ax.scatter(xy[:, 0], xy[:, 1], s=4, color="black")
@@ -393,38 +413,56 @@ def plot(denses: Sequence[Dense], records: list[dict], final: dict, path: str) -
 
 
 RING8_LOSSES = ("nonsaturating", "hinge")
+RING8_SEEDS = (0, 1, 2)  # a cell's truth is its seeds' majority label
 RING8_LR = (2.5e-4, 8e-3)  # lr_g and lr_d: D 32x slower to 32x faster than G
 RING8_FIXED = dict(problem="ring8", hidden_dim=64, hidden_layers=2, batch_size=256,
                    steps=2000, eval_every=100)  # fmt: skip
 RING8_REFERENCE = "bench/boundary_ring8_reference.csv"
-REFERENCE_COLUMNS = ("loss", "lr_g", "lr_d", "label", "steps_run", "stopped_early")
+REFERENCE_COLUMNS = ("loss", "seed", "lr_g", "lr_d", "label", "steps_run", "stopped_early")
 
 
 def ring8_axes() -> list[NumericAxis]:
     return [NumericAxis("lr_g", *RING8_LR), NumericAxis("lr_d", *RING8_LR)]
 
 
-def ring8_config(loss: str, point: dict) -> TrainConfig:
-    return TrainConfig(**RING8_FIXED, loss=loss, lr_g=point["lr_g"], lr_d=point["lr_d"])
+def ring8_config(loss: str, point: dict, seed: int) -> TrainConfig:
+    return TrainConfig(**RING8_FIXED, loss=loss, seed=seed, lr_g=point["lr_g"], lr_d=point["lr_d"])
 
 
-def train_ring8_reference(size: int, path: str) -> pd.DataFrame:
-    """Train the dense size x size (lr_g, lr_d) grid of every loss once (one population per
-    loss, the study's early-stopping rule, CPU) and write its labels to `path`."""
-    rows = []
+def read_ring8_reference(path: str) -> pd.DataFrame:
+    """The reference runs kept so far (none when the file is missing); files written
+    before seeds were added hold seed 0."""
+    if not os.path.exists(path):
+        return pd.DataFrame(columns=list(REFERENCE_COLUMNS))
+    frame = pd.read_csv(path)
+    if "seed" not in frame:
+        frame.insert(1, "seed", 0)
+    return frame
+
+
+def train_ring8_reference(size: int, path: str, retrain: bool) -> pd.DataFrame:
+    """Train the dense size x size (lr_g, lr_d) grid of every loss and seed not in `path`
+    yet (all of them with `retrain`): one population per loss, the study's early-stopping
+    rule, CPU. Each run's result does not depend on its population (bench/
+    member_equivalence.py), so seeds trained at different times make one reference."""
+    frame = pd.DataFrame(columns=list(REFERENCE_COLUMNS)) if retrain else read_ring8_reference(path)
+    points = dense_grid(ring8_axes(), size)
     for loss in RING8_LOSSES:
-        points = dense_grid(ring8_axes(), size)
-        configs = [ring8_config(loss, p) for p in points]
+        have = set(frame.loc[frame.loss == loss, "seed"])
+        todo = [(seed, p) for seed in RING8_SEEDS if seed not in have for p in points]
+        if not todo:
+            continue
+        configs = [ring8_config(loss, p, seed) for seed, p in todo]
         stopper = EarlyStopper([loss] * len(configs), [c.steps for c in configs],
                                LabelThresholds(), EarlyStopping())  # fmt: skip
         start = time.perf_counter()
         results = train(configs, should_stop=stopper, device="cpu")
         seconds = time.perf_counter() - start
         print(f"ring8 reference, {loss}: {len(configs)} runs in {seconds:.0f} s", flush=True)
-        for point, result in zip(points, results):
-            run = dict(steps_run=result.steps_run, stopped_early=result.stopped_early)
-            rows.append(dict(loss=loss, **point, label=label_of(result), **run))
-        frame = pd.DataFrame(rows, columns=list(REFERENCE_COLUMNS))
+        rows = [dict(loss=loss, seed=seed, **p, label=label_of(result),
+                     steps_run=result.steps_run, stopped_early=result.stopped_early)
+                for (seed, p), result in zip(todo, results)]  # fmt: skip
+        frame = pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
         frame.to_csv(path, index=False, float_format="%.9g")  # each loss as soon as it is done
     return frame
 
@@ -476,12 +514,9 @@ def neighbour_counts(dense: Dense) -> tuple[int, int]:
 
 
 def ring8_panels(size: int, repeats: int, retrain: bool) -> tuple[list[Dense], list[dict], dict]:
-    if retrain or not os.path.exists(RING8_REFERENCE):
-        reference = train_ring8_reference(size, RING8_REFERENCE)
-    else:
-        reference = pd.read_csv(RING8_REFERENCE)
-        print(f"ring8 reference: {RING8_REFERENCE} ({len(reference)} runs; --retrain to train "
-              "it again)")  # fmt: skip
+    reference = train_ring8_reference(size, RING8_REFERENCE, retrain)
+    print(f"ring8 reference: {RING8_REFERENCE} ({len(reference)} runs; --retrain to train "
+          "it again)")  # fmt: skip
     denses, records, final = [], [], {}
     for loss in RING8_LOSSES:
         dense = ReferenceDense(RingPanel(loss), size, reference=reference)
