@@ -44,6 +44,7 @@ import study.problems  # noqa: F401  (imported by a trial worker already: not an
 from study.config import TrainConfig
 from study.expand import make_packs, trial_id
 from study.labels import Label
+from study.output import REPORT_FOLDER
 from study.progress import StudyProgress, finished_metrics
 from study.results import ResultsStore, pack_tables
 from study.schema import DIAGNOSTICS, KEPT_SAMPLES, LABELS, TRIALS_SCHEMA, RunRecord, TrialRecord
@@ -101,24 +102,29 @@ def synthetic_member(config, pack_id, size, evals, rng):
     return record, history, samples
 
 
-def ingest(store: ResultsStore, packs, evals: int) -> list[float]:
-    """Write every pack as a trial does, count it as the driver does; seconds per pack."""
+def ingest(store: ResultsStore, packs, evals: int) -> tuple[list[float], list[float]]:
+    """Write every pack as a trial does, count it as the driver does: (wall seconds, CPU
+    seconds of this process, all its threads) per pack. CPU time is the pack's cost
+    whatever else the machine runs; wall time is what it cost here."""
     steps = sum(c.steps for p in packs for c in p.configs)
     progress = StudyProgress(sum(len(p.configs) for p in packs), 0, steps, 0)
-    timings = []
+    timings, cpu = [], []
     for number, pack in enumerate(packs):
         rng = np.random.default_rng(number)
         members = [synthetic_member(c, pack.pack_id, len(pack.configs), evals, rng)
                    for c in pack.configs]  # fmt: skip
         records, histories, samples = map(list, zip(*members))
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         store.write_pack(pack.pack_id, pack_tables(records, histories, samples))
         labels = [r.label.label for r in records]
         progress.finished(pack.pack_id, finished_metrics(labels, pack.configs[0].steps))
         timings.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         if number % 200 == 0:
-            print(f"  pack {number}/{len(packs)}: {timings[-1] * 1000:.0f} ms", flush=True)
-    return timings
+            print(f"  pack {number}/{len(packs)}: {timings[-1] * 1000:.0f} ms "
+                  f"({cpu[-1] * 1000:.0f} ms CPU), load {os.getloadavg()[0]:.1f}",
+                  flush=True)  # fmt: skip
+    return timings, cpu
 
 
 def timed(function, *args):
@@ -127,14 +133,16 @@ def timed(function, *args):
     return value, time.perf_counter() - start
 
 
-def report(out: Path) -> tuple[float, float]:
-    """`ganmap report` in a subprocess: (wall seconds, its peak RSS in GB)."""
+def report(out: Path) -> tuple[float, float, float]:
+    """`ganmap report` in a subprocess: (wall seconds, its peak RSS in GB, the size of
+    the report.html it wrote in MB)."""
     command = [sys.executable, "-m", "study.cli", "report", str(out)]
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, peak_kb / 1024**2
+    page_mb = (out / REPORT_FOLDER / "report.html").stat().st_size / 1e6
+    return wall, peak_kb / 1024**2, page_mb
 
 
 def filter_query(dataset: ds.Dataset) -> tuple[dict, float]:
@@ -207,11 +215,14 @@ def run(args, out: Path) -> None:
           f"{args.evals} evaluations each; writing to {out}")  # fmt: skip
     store = ResultsStore(str(out))
     store.write_study_info("scale", args.configs)
-    timings = ingest(store, packs, args.evals)
+    timings, cpu = ingest(store, packs, args.evals)
     window = min(100, len(timings) // 2)
     first, last = np.mean(timings[:window]), np.mean(timings[-window:])
+    first_cpu, last_cpu = np.mean(cpu[:window]), np.mean(cpu[-window:])
     print(f"ingest per pack: first {window} {first * 1000:.0f} ms, last {window} "
-          f"{last * 1000:.0f} ms; total {sum(timings):.1f} s")  # fmt: skip
+          f"{last * 1000:.0f} ms (wall ratio {last / first:.2f}); CPU {first_cpu * 1000:.0f} "
+          f"and {last_cpu * 1000:.0f} ms (CPU ratio {last_cpu / first_cpu:.2f}); total "
+          f"{sum(timings):.1f} s")  # fmt: skip
     known = {p.pack_id: p.trial_ids for p in packs}
     done, resume_s = timed(store.completed_ids, known)
     assert len(done) == args.configs
@@ -220,8 +231,10 @@ def run(args, out: Path) -> None:
     print(f"resume: completed ids in {resume_s:.2f} s from file names "
           f"({unplanned_s:.2f} s reading every trial_id column instead); "
           f"looking for stray files {stray_s:.2f} s")  # fmt: skip
-    report_s, peak_gb = report(out)
-    print(f"ganmap report: {report_s:.1f} s, peak RSS {peak_gb:.2f} GB")
+    report_s, peak_gb, page_mb = report(out)
+    print(
+        f"ganmap report: {report_s:.1f} s, peak RSS {peak_gb:.2f} GB, report.html {page_mb:.1f} MB"
+    )
     counts, flat_s = filter_query(store.dataset("trials"))
     hive_counts, hive_s = filter_query(hive_copy(out, store))
     assert sorted(map(str, counts)) == sorted(map(str, hive_counts))
