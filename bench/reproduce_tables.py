@@ -57,8 +57,11 @@ VEEGAN = dict(
     batch_size=512, optimizer="adam", lr_g=1e-3, lr_d=1e-4, beta1=0.5, beta2=0.999,
     loss="minimax", steps=25_000,
 )  # fmt: skip
-# The notebook's own networks: tanh instead of ReLU (a variant row).
-NOTEBOOK = dict(VEEGAN, g_activation="tanh", d_activation="tanh")
+# The Unrolled GAN notebook's own settings (variant rows): tanh units, TensorFlow's
+# orthogonal_initializer(gain=1.4) with zero biases, and G's and D's train ops run in one
+# `session.run` (simultaneous updates).
+NOTEBOOK = dict(VEEGAN, g_activation="tanh", d_activation="tanh", init="orthogonal",
+                init_gain=1.4, update="simultaneous")  # fmt: skip
 
 # The authors' PacGAN code (fjxmlzn/PacGAN, synthetic_data_experiments/*_GAN&PacGAN):
 # G 4 x 400 ReLU (+ batch norm there), D 3 x 200 (maxout, 5 pieces, there), z 2D,
@@ -103,13 +106,15 @@ ROWS = [  # key, table, method, problem, published modes, high quality %, +-, se
     Row("veegan-ring8-gan", V1, "GAN", "ring8", 1.0, 99.3, None, dict(VEEGAN, problem="ring8")),
     Row("veegan-ring8-unrolled", V1, "Unrolled GAN (5 steps)", "ring8", 7.6, 35.6, None,
         dict(VEEGAN, problem="ring8", unroll_steps=5)),
-    Row("notebook-ring8-gan", V1, "GAN, notebook nets (tanh)", "ring8", 1.0, 99.3, None,
+    Row("notebook-ring8-gan", V1, "GAN, notebook settings", "ring8", 1.0, 99.3, None,
         dict(NOTEBOOK, problem="ring8")),
-    Row("notebook-ring8-unrolled", V1, "Unrolled GAN, notebook nets (tanh)", "ring8", 7.6,
+    Row("notebook-ring8-unrolled", V1, "Unrolled GAN, notebook settings", "ring8", 7.6,
         35.6, None, dict(NOTEBOOK, problem="ring8", unroll_steps=5)),
     Row("veegan-grid25-gan", V1, "GAN", "grid25", 3.3, 0.5, None, dict(VEEGAN, problem="grid25")),
     Row("veegan-grid25-unrolled", V1, "Unrolled GAN (5 steps)", "grid25", 23.6, 16.0, None,
         dict(VEEGAN, problem="grid25", unroll_steps=5)),
+    Row("notebook-grid25-gan", V1, "GAN, notebook settings", "grid25", 3.3, 0.5, None,
+        dict(NOTEBOOK, problem="grid25")),
     Row("pacgan-ring-gan", P1, "GAN", "ring8", 6.3, 98.2, (0.5, 0.2),
         dict(PACGAN, **PACGAN_RING, problem="ring8")),
     Row("pacgan-ring-pac2", P1, "PacGAN2", "ring8", 7.9, 95.6, (0.1, 2.0),
