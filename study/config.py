@@ -106,7 +106,7 @@ class TrainConfig(BaseModel):
     init_gain: float = Field(1.0, gt=0, le=100, description="scale of orthogonal weights")
     update: Update = Field(
         "alternating",
-        description="alternating (D, then G on the updated D) or simultaneous (both from one state)",
+        description="alternating (D, then G on the new D) or simultaneous (both from one state)",
     )
     pac: int = Field(
         1, ge=1, le=16, description="PacGAN packing: D judges this many samples jointly"

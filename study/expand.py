@@ -20,7 +20,6 @@ import numpy as np
 from study.config import TrainConfig
 from study.spec import CPU_PACK, GPU_PACK, Domain, StudySpec
 
-
 # Engine keys added after schema version 4, left out of the id while they hold their
 # default (the behaviour before they existed), so earlier studies keep their ids and resume.
 LATER_KEYS = ("init", "init_gain", "update")
