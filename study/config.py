@@ -21,6 +21,8 @@ Regularizer = Literal[
 ]
 Optimizer = Literal["adam", "sgd"]
 Activation = Literal["relu", "leaky_relu", "tanh"]
+Init = Literal["uniform", "orthogonal"]
+Update = Literal["alternating", "simultaneous"]
 
 # reg_weight when the user gives none: the usual value in each regularizer's paper.
 DEFAULT_REG_WEIGHT: dict[str, float] = {
@@ -97,6 +99,15 @@ class TrainConfig(BaseModel):
     d_activation: Activation = Field(
         "leaky_relu", description="D's hidden activation (leaky_relu: slope 0.2)"
     )
+    init: Init = Field(
+        "uniform",
+        description="weights: uniform (PyTorch nn.Linear) or orthogonal x init_gain, zero biases",
+    )
+    init_gain: float = Field(1.0, gt=0, le=100, description="scale of orthogonal weights")
+    update: Update = Field(
+        "alternating",
+        description="alternating (D, then G on the new D) or simultaneous (both from one state)",
+    )
     pac: int = Field(
         1, ge=1, le=16, description="PacGAN packing: D judges this many samples jointly"
     )
@@ -132,11 +143,36 @@ class TrainConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _check_packing(self) -> TrainConfig:
-        """The Dirac-GAN's D is psi * x on one sample: it has no input to pack into."""
-        if self.pac > 1 and self.problem == "dirac":
+    def _check_init_and_update(self) -> TrainConfig:
+        """A gain scales orthogonal weights only; simultaneous updates pair one D and one G
+        update, so there is no D:G ratio to honour."""
+        if self.init_gain != 1.0 and self.init != "orthogonal":
+            raise ValueError(
+                f"init_gain: {self.init_gain} scales orthogonal weights; set init: orthogonal "
+                f"(got init: {self.init})"
+            )
+        if self.update == "simultaneous" and (self.d_steps, self.g_steps) != (1, 1):
+            raise ValueError(
+                "update: simultaneous takes one D and one G update from the same state; "
+                f"d_steps and g_steps must be 1 (got d_steps {self.d_steps}, "
+                f"g_steps {self.g_steps})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_dirac(self) -> TrainConfig:
+        """The Dirac-GAN's G and D are single numbers, theta and psi * x, placed at its start
+        point: D has no input to pack into and neither has weights to initialize."""
+        if self.problem != "dirac":
+            return self
+        if self.pac > 1:
             raise ValueError(
                 f"pac: {self.pac} needs an MLP discriminator; problem dirac allows only pac 1"
+            )
+        if self.init != "uniform":
+            raise ValueError(
+                f"init: {self.init} initializes MLP weights; problem dirac starts from its "
+                "radius, so init must be left at uniform"
             )
         return self
 

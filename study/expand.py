@@ -20,10 +20,18 @@ import numpy as np
 from study.config import TrainConfig
 from study.spec import CPU_PACK, GPU_PACK, Domain, StudySpec
 
+# Engine keys added after schema version 4, left out of the id while they hold their
+# default (the behaviour before they existed), so earlier studies keep their ids and resume.
+LATER_KEYS = ("init", "init_gain", "update")
+
 
 def trial_id(config: TrainConfig) -> str:
     """A stable 12-hex id of a resolved configuration (same config, same id, any run)."""
-    text = json.dumps(config.model_dump(), sort_keys=True)
+    values = config.model_dump()
+    for key in LATER_KEYS:
+        if values[key] == TrainConfig.model_fields[key].default:
+            del values[key]
+    text = json.dumps(values, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 

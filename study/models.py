@@ -23,13 +23,15 @@ class StackedMLP:
 
     sizes: (input, hidden..., output); bias: whether layers have biases; activation: the
     hidden layers' activation (a name in `study.activations.ACTIVATIONS`); tanh_output:
-    squash the output to [-1, 1].
+    squash the output to [-1, 1]; weights_init, gain: how `init` draws parameters.
     """
 
     sizes: tuple[int, ...]
     bias: bool = True
     activation: str = "relu"
     tanh_output: bool = False
+    weights_init: str = "uniform"
+    gain: float = 1.0
 
     @property
     def layer_shapes(self) -> list[tuple[int, int]]:
@@ -46,9 +48,16 @@ class StackedMLP:
         return chunks
 
     def init(self, generator: torch.Generator) -> Tensor:
-        """One member's flat parameters, as nn.Linear initializes: U(-1/sqrt(in), 1/sqrt(in))."""
+        """One member's flat parameters. "uniform": as nn.Linear initializes, weights and
+        biases U(-1/sqrt(in), 1/sqrt(in)). "orthogonal": as TensorFlow's
+        orthogonal_initializer(gain) with zero biases (the Unrolled-GAN reference code's
+        networks, poolio/unrolled_gan)."""
         chunks = []
         for fan_in, fan_out in self.layer_shapes:
+            if self.weights_init == "orthogonal":
+                chunks.append(self.gain * orthogonal(fan_in, fan_out, generator).flatten())
+                chunks.append(torch.zeros(fan_out if self.bias else 0))
+                continue
             bound = 1.0 / math.sqrt(fan_in)
             count = fan_in * fan_out + (fan_out if self.bias else 0)
             chunks.append((torch.rand(count, generator=generator) * 2 - 1) * bound)
@@ -80,6 +89,16 @@ class StackedMLP:
             if index < len(layers) - 1:
                 x = activation(x)
         return x.tanh() if self.tanh_output else x
+
+
+def orthogonal(fan_in: int, fan_out: int, generator: torch.Generator) -> Tensor:
+    """A random [fan_in, fan_out] matrix with orthonormal columns (rows when fan_in <
+    fan_out), drawn as TensorFlow's orthogonal_initializer does: the Q of a Gaussian
+    matrix's QR decomposition, its signs fixed by R's diagonal so that Q is uniform."""
+    tall = torch.randn(max(fan_in, fan_out), min(fan_in, fan_out), generator=generator)
+    q, r = torch.linalg.qr(tall)
+    q = q * torch.sign(torch.diagonal(r))
+    return q if fan_in >= fan_out else q.T
 
 
 class SpectralState:

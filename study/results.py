@@ -1,6 +1,7 @@
 """Study results as Parquet datasets: one folder per table, one file per finished pack.
 
-Layout of an output folder (schema version 3; a local path or any pyarrow URI, e.g. s3://):
+Layout of an output folder (table folders since schema version 3; a local path or any
+pyarrow URI, e.g. s3://):
 
     spec.yaml                 the resolved spec that ran
     study.json                the study's name, its number of configurations, schema version

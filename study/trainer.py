@@ -1,8 +1,9 @@
 """The training loop: one population of GAN configurations, trained as one.
 
 Reads top to bottom: per generator update, a round of `d_steps` D updates every
-`g_steps` G updates (the D:G ratio), one G update, and every `eval_every` updates an
-evaluation, after which `should_stop` may remove members. The history starts with an
+`g_steps` G updates (the D:G ratio), one G update (with `update: simultaneous`, one D
+and one G update both computed from the same state instead), and every `eval_every`
+updates an evaluation, after which `should_stop` may remove members. The history starts with an
 evaluation of the initial state at step 0, whose losses and gradients come from one
 probe of each update without applying it. A run can continue from a checkpoint taken
 after any evaluation (see `study.checkpoint`). No Ray here.
@@ -106,12 +107,15 @@ def train(
         )
         first, start = step + 1, time.perf_counter() - elapsed
     for step in range(first, config.steps + 1):
-        # --- D updates: d_steps of them every g_steps G updates ---
-        if (step - 1) % config.g_steps == 0:
-            for _ in range(config.d_steps):
-                d_update(population, loss, config, stats)
-        # --- G update ---
-        g_update(population, loss, config, stats)
+        if config.update == "simultaneous":
+            simultaneous_update(population, loss, config, stats)
+        else:
+            # --- D updates: d_steps of them every g_steps G updates ---
+            if (step - 1) % config.g_steps == 0:
+                for _ in range(config.d_steps):
+                    d_update(population, loss, config, stats)
+            # --- G update ---
+            g_update(population, loss, config, stats)
         # --- evaluate, ask the stop rule, drop stopped members ---
         if step % config.eval_every == 0 or step == config.steps:
             values = evaluator.evaluate(population, stats.collect())
@@ -132,6 +136,19 @@ def train(
     return results
 
 
+def simultaneous_update(
+    population: Population, loss: LossPair, config: TrainConfig, stats: IntervalStats
+) -> None:
+    """One D and one G update, both gradients taken at the same (G, D) on one batch and
+    then applied: the reference Unrolled-GAN code's step (poolio/unrolled_gan runs both
+    train ops in one `session.run`). G sees D as it was before D's step."""
+    batch = _draw_batch(population, config)
+    d_grad = d_update(population, loss, config, stats, apply=False, batch=batch)
+    g_grad = g_update(population, loss, config, stats, apply=False, batch=batch)
+    population.d_opt.step(population.d, d_grad)
+    population.g_opt.step(population.g, g_grad)
+
+
 def d_update(
     population: Population,
     loss: LossPair,
@@ -139,11 +156,12 @@ def d_update(
     stats: IntervalStats,
     apply=True,
     batch: tuple[Tensor, Tensor] | None = None,
-):
+) -> Tensor:
     """One discriminator update for every member: adversarial loss + weighted penalty.
 
-    With `apply=False` only the loss and gradient are recorded (the initial-state probe);
-    `batch` (real samples, latents) replaces the fresh draw.
+    With `apply=False` only the loss and gradient are recorded (the initial-state probe)
+    and the gradient is returned for the caller to apply; `batch` (real samples,
+    latents) replaces the fresh draw.
     """
     real, z = _draw_batch(population, config) if batch is None else batch
     with torch.no_grad():
@@ -156,23 +174,31 @@ def d_update(
     stats.record_gradient("grad_norm_d", grad)
     if apply:
         population.d_opt.step(population.d, grad)
+    return grad
 
 
 def g_update(
-    population: Population, loss: LossPair, config: TrainConfig, stats: IntervalStats, apply=True
-):
+    population: Population,
+    loss: LossPair,
+    config: TrainConfig,
+    stats: IntervalStats,
+    apply=True,
+    batch: tuple[Tensor, Tensor] | None = None,
+) -> Tensor:
     """One generator update for every member, against D or its unrolled copy.
 
     Unrolled, G minimizes the saddle objective at D's unrolled parameters, its real-data
     half included (Metz et al. 2016, app. A: L_G = log D(x) + log(1 - D(G(z)))): that
     half depends on G through D's response to G's samples. As in the reference code
     (poolio/unrolled_gan), one batch serves the unrolled steps and G's objective.
+    `apply` and `batch` as in `d_update` (`batch`'s real half is used only unrolled).
     """
     count = config.batch_size * config.pac
-    z = population.streams.draw(lambda g: population.problem.sample_latent(count, g))
+    problem, draw = population.problem, population.streams.draw
+    z = batch[1] if batch else draw(lambda g: problem.sample_latent(count, g))
     fake = population.generate(z)
     if config.unroll_steps:
-        real = population.streams.draw(lambda g: population.problem.sample_real(count, g))
+        real = batch[0] if batch else draw(lambda g: problem.sample_real(count, g))
         d_params, spectral = _unrolled_critic(population, loss, config, real, fake)
         critic = partial(population.discriminate, d_params=d_params, spectral=spectral)
         g_loss = loss.g_loss(critic(population.pack(_with_noise(population, fake))))
@@ -186,6 +212,7 @@ def g_update(
     stats.record_gradient("grad_norm_g", grad)
     if apply:
         population.g_opt.step(population.g, grad)
+    return grad
 
 
 def _unrolled_critic(

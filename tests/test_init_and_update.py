@@ -1,0 +1,89 @@
+"""The reference Unrolled-GAN code's two other settings: orthogonal weights (TensorFlow's
+orthogonal_initializer with a gain, zero biases) and simultaneous G and D updates (both
+train ops in one `session.run`), and the ids of earlier studies staying the same."""
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from study.config import TrainConfig
+from study.diagnostics import IntervalStats
+from study.expand import trial_id
+from study.losses import LOSSES
+from study.population import Population
+from study.problems import make_problem
+from study.trainer import simultaneous_update, train
+
+from .conftest import TINY
+
+CPU = torch.device("cpu")
+
+
+def population(**keys) -> tuple[Population, TrainConfig]:
+    config = TrainConfig(**{**TINY, **keys})
+    return Population([config], make_problem(config, CPU), CPU), config
+
+
+@pytest.mark.parametrize("gain", [1.0, 1.4])
+def test_orthogonal_init_has_orthonormal_weights_times_gain_and_zero_biases(gain):
+    members, _ = population(init="orthogonal", init_gain=gain, hidden_dim=24, z_dim=40)
+    for model, params in ((members.generator, members.g), (members.critic, members.d)):
+        for weight, bias in model.weights(params.detach()):
+            w = weight[0]  # [in, out]: orthonormal columns when in >= out, rows otherwise
+            gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+            eye = torch.eye(min(w.shape))
+            torch.testing.assert_close(gram, gain**2 * eye, atol=1e-5, rtol=0)
+            assert torch.count_nonzero(bias) == 0
+
+
+def test_orthogonal_init_is_drawn_from_the_seed():
+    first, _ = population(init="orthogonal", seed=3)
+    again, _ = population(init="orthogonal", seed=3)
+    other, _ = population(init="orthogonal", seed=4)
+    assert torch.equal(first.g, again.g) and torch.equal(first.d, again.d)
+    assert not torch.equal(first.g, other.g)
+
+
+def g_after_one_step(update: str, lr_d: float) -> torch.Tensor:
+    """G's samples (from a fixed latent batch) after one update of each player."""
+    (result,) = train([TrainConfig(**{**TINY, "steps": 1, "eval_every": 1}, update=update,
+                                   lr_d=lr_d)])  # fmt: skip
+    return torch.tensor(result.samples)
+
+
+def test_simultaneous_g_step_does_not_see_ds_step():
+    # Simultaneous: G's gradient is taken before D moves, so D's learning rate cannot
+    # change G's first step. Alternating: G steps against the updated D, so it does.
+    for update, independent in (("simultaneous", True), ("alternating", False)):
+        slow, fast = g_after_one_step(update, 1e-3), g_after_one_step(update, 0.5)
+        assert torch.equal(slow, fast) is independent, update
+
+
+def test_simultaneous_update_applies_both_gradients_from_one_state():
+    members, config = population(update="simultaneous")
+    g0, d0 = members.g.detach().clone(), members.d.detach().clone()
+    simultaneous_update(members, LOSSES[config.loss], config, IntervalStats())
+    assert not torch.equal(members.g, g0) and not torch.equal(members.d, d0)
+
+
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        (dict(init_gain=1.4), "init_gain: 1.4 scales orthogonal weights; set init: orthogonal"),
+        (dict(update="simultaneous", d_steps=5), "d_steps and g_steps must be 1"),
+        (dict(problem="dirac", init="orthogonal"), "init: orthogonal initializes MLP weights"),
+        (dict(update="together"), "'alternating' or 'simultaneous'"),
+    ],
+)
+def test_bad_init_and_update_name_the_key(keys, message):
+    with pytest.raises(ValidationError, match=message):
+        TrainConfig(**keys)
+
+
+def test_ids_of_earlier_studies_do_not_change():
+    # Computed before init, init_gain and update existed (schema version 4).
+    assert trial_id(TrainConfig()) == "69bd59c576c7"
+    old = TrainConfig(problem="grid25", loss="hinge", lr_g=2e-4, unroll_steps=5, seed=3)
+    assert trial_id(old) == "b24ef446d4f1"
+    assert trial_id(TrainConfig(init="orthogonal")) != trial_id(TrainConfig())
+    assert trial_id(TrainConfig(update="simultaneous")) != trial_id(TrainConfig())
