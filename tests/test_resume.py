@@ -64,13 +64,21 @@ def rows(out: Path, table: str):
     return ds.dataset(out / table).to_table().to_pandas()
 
 
-def wait_for_rows(driver, out: Path, count: int, timeout: float = 240) -> None:
+def wait_until(driver, ready, timeout: float = 240) -> None:
+    """Poll `ready()` while the driver runs (at most `timeout` seconds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and driver.poll() is None:
-        done = rows(out, "trials")
-        if done is not None and len(done) >= count:
+        if ready():
             return
         time.sleep(0.2)
+
+
+def wait_for_rows(driver, out: Path, count: int, timeout: float = 240) -> None:
+    def landed():
+        done = rows(out, "trials")
+        return done is not None and len(done) >= count
+
+    wait_until(driver, landed, timeout)
 
 
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
@@ -81,15 +89,16 @@ def test_interrupted_run_resumes_without_duplicates_or_recomputation(tmp_path, h
     expected = sorted(trial_id(c) for c in expand(parse_spec({**SPEC, "output": str(out)})))
     first = ganmap("run", str(spec_path))
     try:
-        wait_for_rows(first, out, 2)
-        if how == signal.SIGINT:
+        if how == signal.SIGINT:  # while the first driver holds the study
+            wait_until(first, (out / "lease").exists)
             for again in ([], ["--resume"]):  # a second driver, plain or resuming
                 assert main(["run", str(spec_path), *again]) == 2
                 # Refused, naming the driver that holds the study.
                 assert (
                     f"in use by another ganmap driver: pid {first.pid}" in capsys.readouterr().err
                 )
-        first.send_signal(how)
+        wait_for_rows(first, out, 2)
+        first.send_signal(how)  # at once, while most configurations are still to run
         output, _ = first.communicate(timeout=120)
     finally:
         stop(first)  # also ends the embedded Ray a killed driver leaves behind
