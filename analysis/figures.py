@@ -3,8 +3,8 @@
 
 - `label_map`: per facet, each cell in its label's colour when one label holds a clear
   majority, else striped by its label shares (a mixed cell), with its letter code; a grid
-  study on categorical axes, a sampled one as label regions (nearest trained point, paled
-  where unsure) under the trained points on continuous axes.
+  study on categorical axes, a sampled one as label regions (the nearest trained points'
+  vote, paled where unsure) under the trained points on continuous axes.
 - `converged_map`: the converged share per cell with its 95% interval.
 - `importance_chart`, `parallel_coordinates`: what decides stability.
 
@@ -189,7 +189,8 @@ def _stripes(counts: np.ndarray, majority: str, stripes: int) -> np.ndarray:
 
 
 def _scattered_facet(fig, r, c, cells, axes: MapAxes, texts, regions) -> None:
-    """Label regions (nearest trained point), paled by their uncertainty, and the points."""
+    """Label regions (the nearest trained points' vote), paled by their uncertainty, and
+    the points."""
     x, y = np.sort(regions[axes.x].unique()), np.sort(regions[axes.y].unique())
     grid = regions.set_index([axes.y, axes.x]).sort_index()
     codes = grid["label"].map({label: k for k, label in enumerate(LABELS)}).to_numpy(float)
@@ -202,7 +203,7 @@ def _scattered_facet(fig, r, c, cells, axes: MapAxes, texts, regions) -> None:
     fig.add_trace(go.Heatmap(
         x=x, y=y, z=unsure, zmin=0, zmax=1, showscale=False, text=names,
         colorscale=[[0, "rgba(255,255,255,0)"], [1, "rgba(255,255,255,0.8)"]],
-        hovertemplate="predicted %{text} (nearest trained point)<br>uncertainty %{z:.2f}"
+        hovertemplate="predicted %{text} (nearest trained points)<br>uncertainty %{z:.2f}"
         "<extra></extra>",
     ), r, c)  # fmt: skip
     fill = [legend.COLOURS.get(m, legend.MIXED_COLOUR) for m in cells["majority"]]

@@ -107,7 +107,7 @@ def plot_label_map(table, axes: MapAxes, row=None, col=None, grid=None):
     if axes.scattered:
         handles.append(Line2D([], [], marker="o", color="white", markeredgecolor="black",
                               label="trained configuration (white: mixed)"))  # fmt: skip
-        handles.append(Patch(facecolor="#EEEEEE", label="paler: the nearest point is less sure"))
+        handles.append(Patch(facecolor="#EEEEEE", label="paler: the nearest points' vote is split"))
     else:
         handles.append(Patch(facecolor="white", edgecolor="black", label="stripes: mixed"))
         handles.append(Patch(facecolor=legend.EMPTY_COLOUR, hatch="//", edgecolor="#BBBBBB",

@@ -305,8 +305,9 @@ def _map_note(axes: cells.MapAxes) -> str:
         return (
             "The configurations were sampled, not a grid: each dot is a trained "
             "configuration (its letters are its labels), and the shaded regions are the "
-            "label of the nearest trained configuration, paler where that prediction is "
-            "unsure (near a boundary, or where the nearest configuration's seeds disagree)."
+            "label the nearest trained configurations' runs vote for (a configuration "
+            "decides its own point), paler where the vote is split (near a boundary, or "
+            "where seeds disagree)."
         )
     binned = ", ".join(axes.binned)
     note = "Axes are categorical: one column or row per value the study searched."

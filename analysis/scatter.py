@@ -1,10 +1,10 @@
 """Label regions of a map drawn from scattered points (random, Optuna, boundary search).
 
 Sampled studies have no grid: every trained configuration sits at its own point. The
-region map labels a dense grid over the map's axes (log axes in log10) with the label of
-the nearest trained point, per facet, and says how unsure each grid point is
-(`study.boundary.predict_map`: 1 on a boundary between labels or where the nearest
-point's seeds disagree, near 0 deep inside a region).
+region map labels a dense grid over the map's axes (log axes in log10) by a vote of the
+nearest trained points' runs, per facet, and says how unsure each grid point is
+(`study.boundary.predict_map`: 1 where the vote is split evenly, on a boundary between
+labels or where a point's seeds disagree; 0 where it is unanimous).
 """
 
 from __future__ import annotations

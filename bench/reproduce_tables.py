@@ -523,7 +523,8 @@ GAP_NOTES = {
         "steps (cpu-5000-steps, 3 seeds) Unrolled-5 covers 20.7 +- 2.5 of 25 modes (paper "
         "23.6 at 25,000) against the GAN's 9.3 +- 3.2 on the same seeds; its high-quality "
         "share (2.5%) is still far below the paper's 16%, and the 25,000-step Unrolled "
-        "rows (about 6 CPU-hours here) were not run."
+        "rows (about an hour of one core each here, extrapolated from the 465 s of this "
+        "run; not measured) were not run."
     ),
 }
 

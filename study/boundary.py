@@ -19,7 +19,8 @@ such a study in rounds, without Ray or torch (docs/boundary.md says why it works
 
 Proposals are a pure function of the labeled points so far, so a study that is cut off
 proposes the same next round again. `predict_map` draws a label map over any grid from
-scattered labeled points (nearest labeled point, with an uncertainty per query point).
+scattered labeled points (a distance-weighted vote of the nearest labeled points' runs,
+with an uncertainty per query point).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ Observation = tuple[Mapping[str, Any], str]
 Index = tuple[int, ...]  # a lattice point of the numeric axes
 Combo = tuple[Any, ...]  # one value per categorical axis
 DEFAULT_LEVELS = 3  # without a resolution floor, halve the coarse step 3 times (1/8)
+NEIGHBOURS = 3  # labeled points that vote on a map point's label (`predict_map`)
 
 
 @dataclass(frozen=True)
@@ -334,13 +336,16 @@ class LabelMap:
 def predict_map(
     axes: Sequence[Axis], observations: Sequence[Observation], queries: Sequence[Mapping]
 ) -> LabelMap:
-    """Label every query point from the scattered labeled points (nearest neighbour).
+    """Label every query point from the scattered labeled points around it.
 
     Distances are measured in unit coordinates of the numeric axes (log10 on log axes),
-    within the query's categorical combination. A labeled point votes its seeds' majority
-    label. Uncertainty is the larger of d1 / d2 (d1: distance to the nearest labeled
-    point, d2: to the nearest one with another label; 1 on the boundary, near 0 deep in
-    a region) and the share of the nearest point's runs outside its majority label.
+    within the query's categorical combination. The NEIGHBOURS nearest labeled points
+    vote with all their runs (every seed), each run weighted by 1 / distance; a trained
+    point itself decides alone (its seeds' majority). A vote of neighbours, rather than
+    the nearest point alone, estimates the seeds' majority label between trained points
+    where single runs are noisy (bench/RESULTS.md, ring8). Uncertainty is how split the
+    vote is: 2 x (1 - the winning label's share), capped at 1 (0 all agree, 1 a coin
+    toss between two labels).
     """
     numeric = [a for a in axes if isinstance(a, NumericAxis)]
     categorical = [a for a in axes if isinstance(a, CategoricalAxis)]
@@ -357,7 +362,7 @@ def predict_map(
         if combo not in groups:
             continue
         where = _unit([[queries[r][a.name] for a in numeric] for r in rows], numeric)
-        labels[rows], uncertainty[rows] = _nearest_labels(groups[combo], where, numeric)
+        labels[rows], uncertainty[rows] = _neighbour_vote(groups[combo], where, numeric)
     return LabelMap(labels, uncertainty)
 
 
@@ -367,25 +372,18 @@ def _unit(values: Sequence[Sequence[float]], numeric: Sequence[NumericAxis]) -> 
     return np.stack([axis.to_unit(values[:, j]) for j, axis in enumerate(numeric)], axis=1)
 
 
-def _nearest_labels(points: dict[tuple, Counter], where: np.ndarray, numeric) -> tuple:
+def _neighbour_vote(points: dict[tuple, Counter], where: np.ndarray, numeric) -> tuple:
     """(labels, uncertainty) at `where` from labeled points {location: label counts}."""
-    locations = _unit(list(points), numeric)
-    majority = np.array([votes.most_common(1)[0][0] for votes in points.values()], dtype=object)
-    split = np.array([1 - votes.most_common(1)[0][1] / votes.total() for votes in points.values()])
-    classes = sorted(set(majority))
-    distance = np.empty((len(where), len(classes)))
-    nearest = np.empty((len(where), len(classes)), dtype=int)
-    for k, label in enumerate(classes):
-        members = np.flatnonzero(majority == label)
-        d, i = KDTree(locations[members]).query(where, k=1)
-        distance[:, k], nearest[:, k] = d[:, 0], members[i[:, 0]]
-    order = np.argsort(distance, axis=1, kind="stable")
-    rows = np.arange(len(where))
-    d1 = distance[rows, order[:, 0]]
-    d2 = distance[rows, order[:, 1]] if len(classes) > 1 else np.full(len(where), np.inf)
-    ratio = np.divide(d1, d2, out=np.ones_like(d1), where=d2 > 0)
-    seeds = split[nearest[rows, order[:, 0]]]
-    return np.asarray(classes, dtype=object)[order[:, 0]], np.maximum(ratio, seeds)
+    classes = sorted({label for votes in points.values() for label in votes})
+    counts = np.array([[votes[c] for c in classes] for votes in points.values()], dtype=float)
+    k = min(NEIGHBOURS, len(points))
+    distance, nearest = KDTree(_unit(list(points), numeric)).query(where, k=k)
+    on_point = distance[:, :1] <= 1e-12  # a trained point: its own runs decide
+    weight = np.where(on_point, (distance <= 1e-12).astype(float), 1 / np.maximum(distance, 1e-12))
+    tally = np.einsum("qk,qkc->qc", weight, counts[nearest])
+    share = tally.max(axis=1) / tally.sum(axis=1)
+    winner = np.asarray(classes, dtype=object)[tally.argmax(axis=1)]
+    return winner, np.minimum(1.0, 2 * (1 - share))
 
 
 def dense_grid(axes: Sequence[Axis], size: int) -> list[dict[str, Any]]:

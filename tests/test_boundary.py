@@ -197,8 +197,21 @@ def test_predicted_map_keeps_categories_apart_and_shows_seed_disagreement():
     predicted = predict_map(axes, observations, queries)
     # Each loss is mapped from its own runs only.
     assert list(predicted.labels) == ["converged", "diverged"]
-    # The hinge point's two seeds disagree: its neighbourhood is a coin toss.
-    assert predicted.uncertainty == pytest.approx([0.0, 0.5])
+    # Minimax's two points agree: sure. The hinge point's two seeds disagree, so next to
+    # it the vote is nearly even: a coin toss.
+    assert predicted.uncertainty[0] == pytest.approx(0.0, abs=1e-9)
+    assert 0.95 < predicted.uncertainty[1] <= 1.0
+
+
+def test_a_lone_odd_run_labels_its_own_point_but_not_its_neighbourhood():
+    axis = NumericAxis("lr_g", 1e-3, 1.0)
+    values = [float(v) for v in axis.from_unit(np.linspace(0, 1, 9))]
+    observations = [({"lr_g": v}, "collapsed" if k == 4 else "converged")
+                    for k, v in enumerate(values)]  # fmt: skip
+    between = float(axis.from_unit(0.44))  # nearer the odd point (0.5) than any other
+    predicted = predict_map([axis], observations, [{"lr_g": values[4]}, {"lr_g": between}])
+    # The odd run's own point keeps its label; between points, its neighbours outvote it.
+    assert list(predicted.labels) == ["collapsed", "converged"]
 
 
 @pytest.mark.parametrize(
