@@ -3,8 +3,8 @@
 For each panel (a loss and regularizer over learning rate x regularizer weight, both log
 axes), the ground truth is a dense grid of labels. Each method trains some of the dense
 grid's configurations and predicts the whole map from them with the same predictor
-(`study.boundary.predict_map`, nearest trained point); its map accuracy is the share of
-the dense grid's scored cells whose label it predicts right. Every method trains points
+(`study.boundary.predict_map`, a vote of the nearest trained points); its map accuracy
+is the share of the dense grid's scored cells whose label it predicts right. Every method trains points
 of the dense grid, each configuration once (a cache shared by the methods):
 
 - adaptive: `study.boundary.BoundaryMapper`, 5 x 5 coarse grid, resolution floor = one
@@ -27,11 +27,12 @@ and every method's accuracy against that map (which isolates the search).
 --problem ring8: truth = the labels of a 17 x 17 (lr_g, lr_d) log grid (2.5e-4 to 8e-3 on
 both axes: D 32x slower to 32x faster than G) per loss for two losses (non-saturating,
 hinge), ring8 with 2 x 64 networks, batch 256, 2,000 steps, the study's early-stopping
-rule, one seed: 578 runs trained once (one population per loss, study.trainer.train, no
-Ray) and kept in bench/boundary_ring8_reference.csv, which reruns read (`--retrain`
-trains it again). Every method then reads its points' labels from it: the same runs it
-would have trained. The reference is the labeler's map of every cell, so there is one
-table, against it. The 5 x 5 coarse grid is 8.7% of 289 cells, so the budgets run from
+rule, seeds 0-2, a cell's truth the seeds' majority: 1,734 runs trained once (populations
+per loss, study.trainer.train, no Ray) and kept in bench/boundary_ring8_reference.csv,
+which reruns read (only missing seeds are trained; `--retrain` trains all again). Every
+method then reads its points' three runs from it (the runs it would have trained) and
+counts one configuration per point. The reference is the labeler's map of every cell,
+so there is one table, against it. The 5 x 5 coarse grid is 8.7% of 289 cells, so the budgets run from
 10% to 50%.
 
     python bench/boundary_efficiency.py --problem dirac [--dense 33] [--repeats 3]
