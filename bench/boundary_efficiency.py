@@ -4,8 +4,9 @@ For each panel (a loss and regularizer over learning rate x regularizer weight, 
 axes), the ground truth is a dense grid of labels. Each method trains some of the dense
 grid's configurations and predicts the whole map from them with the same predictor
 (`study.boundary.predict_map`, a vote of the nearest trained points); its map accuracy
-is the share of the dense grid's scored cells whose label it predicts right. Every method trains points
-of the dense grid, each configuration once (a cache shared by the methods):
+is the share of the dense grid's scored cells whose label it predicts right. Every
+method trains points of the dense grid, each configuration once (a cache shared by the
+methods):
 
 - adaptive: `study.boundary.BoundaryMapper`, 5 x 5 coarse grid, resolution floor = one
   dense-grid step, so its lattice is the dense grid;
@@ -32,8 +33,8 @@ per loss, study.trainer.train, no Ray) and kept in bench/boundary_ring8_referenc
 which reruns read (only missing seeds are trained; `--retrain` trains all again). Every
 method then reads its points' three runs from it (the runs it would have trained) and
 counts one configuration per point. The reference is the labeler's map of every cell,
-so there is one table, against it. The 5 x 5 coarse grid is 8.7% of 289 cells, so the budgets run from
-10% to 50%.
+so there is one table, against it. The 5 x 5 coarse grid is 8.7% of 289 cells, so the
+budgets run from 10% to 50%.
 
     python bench/boundary_efficiency.py --problem dirac [--dense 33] [--repeats 3]
     python bench/boundary_efficiency.py --problem ring8 [--retrain]
