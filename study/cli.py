@@ -300,12 +300,16 @@ def command_run(args: argparse.Namespace) -> int:
     from study.runner import run_study
 
     before = signal.signal(signal.SIGTERM, _interrupt)  # `ray job stop`, kill: as Ctrl-C
+    # SIGINT interrupts even a driver started with it ignored (a script's background job
+    # inherits SIG_IGN), so that `kill -INT` and a lost lease stop it as Ctrl-C does.
+    before_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         outcome = run_study(spec, address=args.address, resume=args.resume)
     except (SpecError, LeaseHeld) as error:
         raise BadInput(str(error)) from None
     finally:
         signal.signal(signal.SIGTERM, before)
+        signal.signal(signal.SIGINT, before_int)
     return run_exit(outcome, resume_command(args))
 
 

@@ -131,6 +131,16 @@ def test_sigterm_ends_a_run_as_an_interrupt_and_releases_the_lease(tmp_path):
     assert not (out / FOLDER).exists()
 
 
+@pytest.fixture
+def sigint_interrupts():
+    """SIGINT raises KeyboardInterrupt, as `ganmap run` sets it, even where the test runner
+    was started with SIGINT ignored (as a script's background job is)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("sigint_interrupts")
 def test_a_driver_whose_lease_was_taken_over_stops(tmp_path):
     lease = Lease(ResultsStore(str(tmp_path)), heartbeat_s=0.05)
     with pytest.raises(KeyboardInterrupt), lease:
