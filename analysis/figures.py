@@ -25,9 +25,13 @@ from study.schema import LABELS
 
 STRIPES = 12  # sub-columns per cell that show a mixed cell's label shares
 MAX_STRIPE_VALUES = 3_000_000  # above this many stripe values in a map, fewer stripes
+PARALLEL_MAX_TRIALS = 20_000  # lines drawn in parallel coordinates, at most
 MAX_TEXT_CELLS = 600  # letter codes printed in cells only up to this many cells per map
 PANEL_PX = 300
 MAX_INTERVAL_COLUMNS = 5  # wider maps print k/n alone in a cell (the interval is in the hover)
+# Traces whose points are map cells: their customdata is the cell's index in the page's
+# cell list, from which the page's script writes each hover text (report.js, cellHovers).
+CELL_HOVER = dict(meta="cells", hovertemplate="%{hovertext}<extra></extra>")
 HALO = "0 0 2px #fff, 0 0 3px #fff"  # white glow: letters readable on split (mixed) cells
 FONT = dict(family="sans-serif", size=12)
 
@@ -74,36 +78,20 @@ def _facet(frame, row, col, r, c) -> pd.DataFrame:
     return frame
 
 
-def cell_summary(cell) -> str:
-    """A cell's label, mix, and converged share with its interval, in one line of text."""
-    name = cell["map_label"] if cell["majority"] else f"mixed ({cell['code']})"
-    return (
-        f"{name}: {cell['trials']} trials: {shares_text(cell)}; converged "
-        f"{cell['n_converged']}/{cell['trials']} = {cell['converged_fraction']:.0%}, 95% "
-        f"interval {cell['converged_low']:.0%} to {cell['converged_high']:.0%}"
-    )
+def cell_texts(cell) -> dict[str, str]:
+    """A cell's name (its label, or "mixed" and its code), its label mix, and its converged
+    share with the 95% interval: the parts of its hover and of the drawer's summary,
+    which the page's script puts together (one copy per cell, for both maps)."""
+    return {
+        "name": cell["map_label"] if cell["majority"] else f"mixed ({cell['code']})",
+        "mix": f"{cell['trials']} trials: {shares_text(cell)}",
+        "converged": f"converged {cell['n_converged']}/{cell['trials']} = "
+        f"{cell['converged_fraction']:.0%}, 95% interval {cell['converged_low']:.0%} to "
+        f"{cell['converged_high']:.0%}",
+    }
 
 
-def hover_text(table: pd.DataFrame, ids: list[list[str]], axes: MapAxes, facets) -> list[str]:
-    """Per cell: where it is, its label mix, converged share and interval, its trials."""
-    keys = [*facets, axes.x, axes.y]
-    text = {key: distinct_text(table[key].unique()) for key in keys}
-    texts = []
-    for i, cell in enumerate(table.to_dict("records")):
-        where = ", ".join(f"{key}={text[key][cell[key]]}" for key in keys)
-        name = cell["map_label"] if cell["majority"] else f"mixed ({cell['code']})"
-        shown = ", ".join(ids[i][:3]) + (", ..." if cell["trials"] > 3 else "")
-        texts.append(
-            f"<b>{name}</b>  {where}<br>{cell['trials']} trials: {shares_text(cell)}"
-            f"<br>converged {cell['n_converged']}/{cell['trials']} = "
-            f"{cell['converged_fraction']:.0%}, 95% interval "
-            f"{cell['converged_low']:.0%} to {cell['converged_high']:.0%}"
-            f"<br>trials: {shown} (click the cell to list them)"
-        )
-    return texts
-
-
-def label_map(table, axes: MapAxes, texts, row=None, col=None, regions=None) -> go.Figure:
+def label_map(table, axes: MapAxes, row=None, col=None, regions=None) -> go.Figure:
     """The label map: a grid of cells, or (`axes.scattered`) regions under the points."""
     title = "Label per cell (a colour: one label holds 2/3 of its trials; stripes: mixed)"
     fig, rows, cols = _facets(table, row, col, title)
@@ -113,9 +101,9 @@ def label_map(table, axes: MapAxes, texts, row=None, col=None, regions=None) -> 
             cells = _facet(table, row, col, r, c)
             if axes.scattered:
                 here = _facet(regions, row, col, r, c)
-                _scattered_facet(fig, i + 1, j + 1, cells, axes, texts, here)
+                _scattered_facet(fig, i + 1, j + 1, cells, axes, here)
             else:
-                _grid_facet(fig, i + 1, j + 1, cells, table, axes, texts, stripes)
+                _grid_facet(fig, i + 1, j + 1, cells, table, axes, stripes)
     _label_legend(fig, axes.scattered)
     _axis_titles(fig, axes, len(rows), len(cols))
     return fig
@@ -126,13 +114,13 @@ def _positions(table: pd.DataFrame, name: str) -> tuple[dict, list]:
     return {v: k for k, v in enumerate(values)}, values
 
 
-def _grid_facet(fig, r, c, cells, table, axes, texts, stripes: int) -> None:
+def _grid_facet(fig, r, c, cells, table, axes, stripes: int) -> None:
     """Stripes (hover skipped), a transparent hover layer with one value per cell, letters."""
     xs, x_values = _positions(table, axes.x)
     ys, y_values = _positions(table, axes.y)
     xi, yi = cells[axes.x].map(xs).to_numpy(), cells[axes.y].map(ys).to_numpy()
     width = stripes + 1  # sub-columns per cell: its stripes, then a blank one between cells
-    z = np.full((len(ys), len(xs) * width), np.nan)
+    z = np.full((len(ys), len(xs) * width), np.nan, dtype=np.float32)  # label indices
     counts = cells[[f"n_{label}" for label in LABELS]].to_numpy()
     for x, y, row, majority in zip(xi, yi, counts, cells["majority"]):
         z[y, x * width : x * width + stripes] = _stripes(row, majority, stripes)
@@ -141,14 +129,12 @@ def _grid_facet(fig, r, c, cells, table, axes, texts, stripes: int) -> None:
         x=sub_x, y=np.arange(len(ys)), z=z, colorscale=LABEL_SCALE, zmin=-0.5,
         zmax=len(LABELS) - 0.5, showscale=False, hoverinfo="skip", xgap=0, ygap=2,
     ), r, c)  # fmt: skip
-    hover = np.full((len(ys), len(xs)), None, dtype=object)
     index = np.full((len(ys), len(xs)), -1)
-    for k, x, y in zip(cells.index, xi, yi):
-        hover[y, x], index[y, x] = texts[k], k
+    index[yi, xi] = cells.index
     fig.add_trace(go.Heatmap(
         x=np.arange(len(xs)), y=np.arange(len(ys)), z=np.where(index >= 0, 1.0, np.nan),
-        customdata=index, text=hover, hovertemplate="%{text}<extra></extra>", showscale=False,
-        colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], xgap=1, ygap=1, name="cells",
+        showscale=False, colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], xgap=1,
+        ygap=1, name="cells", **CELL_HOVER, customdata=index.tolist(),
     ), r, c)  # fmt: skip
     if len(cells) <= MAX_TEXT_CELLS:
         _letters(fig, r, c, xi, yi, cells)
@@ -188,7 +174,7 @@ def _stripes(counts: np.ndarray, majority: str, stripes: int) -> np.ndarray:
     return np.repeat(np.arange(len(LABELS)), widths).astype(float)
 
 
-def _scattered_facet(fig, r, c, cells, axes: MapAxes, texts, regions) -> None:
+def _scattered_facet(fig, r, c, cells, axes: MapAxes, regions) -> None:
     """Label regions (the nearest trained points' vote), paled by their uncertainty, and
     the points."""
     x, y = np.sort(regions[axes.x].unique()), np.sort(regions[axes.y].unique())
@@ -211,8 +197,7 @@ def _scattered_facet(fig, r, c, cells, axes: MapAxes, texts, regions) -> None:
     fig.add_trace(go.Scatter(
         x=cells[axes.x], y=cells[axes.y], mode="markers+text" if few else "markers",
         text=cells["code"] if few else None, textposition="top center",
-        textfont=dict(size=10), customdata=cells.index.to_numpy(),
-        hovertext=[texts[k] for k in cells.index], hovertemplate="%{hovertext}<extra></extra>",
+        textfont=dict(size=10), **CELL_HOVER, customdata=cells.index.tolist(),
         marker=dict(color=fill, size=9, line=dict(color="#000000", width=1)),
         showlegend=False, name="trained points",
     ), r, c)  # fmt: skip
@@ -242,7 +227,7 @@ def _axis_titles(fig, axes: MapAxes, rows: int, cols: int) -> None:
         fig.update_yaxes(title_text=title(axes.y, axes.log_y), row=r, col=1)
 
 
-def converged_map(table, axes: MapAxes, texts, row=None, col=None) -> go.Figure:
+def converged_map(table, axes: MapAxes, row=None, col=None) -> go.Figure:
     """The converged share per cell (cividis, readable under colour-blindness), printed as
     'k/n' with its 95% Wilson interval."""
     title = "Converged share per cell, with its 95% interval (Wilson)"
@@ -251,9 +236,9 @@ def converged_map(table, axes: MapAxes, texts, row=None, col=None) -> go.Figure:
         for j, c in enumerate(cols):
             cells = _facet(table, row, col, r, c)
             if axes.scattered:
-                _converged_points(fig, i + 1, j + 1, cells, axes, texts)
+                _converged_points(fig, i + 1, j + 1, cells, axes)
             else:
-                _converged_grid(fig, i + 1, j + 1, cells, table, axes, texts)
+                _converged_grid(fig, i + 1, j + 1, cells, table, axes)
     _axis_titles(fig, axes, len(rows), len(cols))
     return fig
 
@@ -269,18 +254,16 @@ def _interval_text(cells: pd.DataFrame, columns: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _converged_grid(fig, r, c, cells, table, axes, texts) -> None:
+def _converged_grid(fig, r, c, cells, table, axes) -> None:
     xs, x_values = _positions(table, axes.x)
     ys, y_values = _positions(table, axes.y)
     xi, yi = cells[axes.x].map(xs).to_numpy(), cells[axes.y].map(ys).to_numpy()
     z = np.full((len(ys), len(xs)), np.nan)
-    hover = np.full((len(ys), len(xs)), None, dtype=object)
     index = np.full((len(ys), len(xs)), -1)
-    for k, x, y, value in zip(cells.index, xi, yi, cells["converged_fraction"]):
-        z[y, x], hover[y, x], index[y, x] = value, texts[k], k
+    z[yi, xi], index[yi, xi] = cells["converged_fraction"], cells.index
     fig.add_trace(go.Heatmap(
         x=np.arange(len(xs)), y=np.arange(len(ys)), z=z, zmin=0, zmax=1, colorscale="cividis",
-        customdata=index, text=hover, hovertemplate="%{text}<extra></extra>", xgap=1, ygap=1,
+        **CELL_HOVER, customdata=index.tolist(), xgap=1, ygap=1,
         colorbar=dict(title="converged", tickformat=".0%", len=0.6),
     ), r, c)  # fmt: skip
     if len(cells) <= MAX_TEXT_CELLS:
@@ -292,11 +275,11 @@ def _converged_grid(fig, r, c, cells, table, axes, texts) -> None:
     _categorical_ticks(fig, r, c, x_values, y_values)
 
 
-def _converged_points(fig, r, c, cells, axes, texts) -> None:
+def _converged_points(fig, r, c, cells, axes) -> None:
     """Sampled studies: each trained point coloured by its converged share, sized by trials."""
     fig.add_trace(go.Scatter(
-        x=cells[axes.x], y=cells[axes.y], mode="markers", customdata=cells.index.to_numpy(),
-        hovertext=[texts[k] for k in cells.index], hovertemplate="%{hovertext}<extra></extra>",
+        x=cells[axes.x], y=cells[axes.y], mode="markers", **CELL_HOVER,
+        customdata=cells.index.tolist(),
         marker=dict(color=cells["converged_fraction"], cmin=0, cmax=1, colorscale="cividis",
                     size=7 + 3 * np.sqrt(cells["trials"]), line=dict(color="#000", width=1),
                     colorbar=dict(title="converged", tickformat=".0%", len=0.6)),
@@ -327,12 +310,17 @@ def importance_chart(importance: pd.DataFrame) -> go.Figure:
 
 def parallel_coordinates(trials: pd.DataFrame, keys: list[str], logs: dict[str, bool]) -> go.Figure:
     """One line per trial across the numeric hyperparameters (log10 where log), coloured by
-    its label; the last axis is the label."""
+    its label; the last axis is the label. Over PARALLEL_MAX_TRIALS trials, a seeded random
+    sample of that many (a browser cannot draw a million lines), and the title says so."""
+    shown = trials
+    if len(trials) > PARALLEL_MAX_TRIALS:
+        shown = trials.sample(PARALLEL_MAX_TRIALS, random_state=0).sort_index()
     dimensions = []
     for key in keys:
-        values = np.log10(trials[key]) if logs.get(key) else trials[key]
-        dimensions.append(dict(label=f"log10 {key}" if logs.get(key) else key, values=values))
-    codes = trials["label"].map({label: k for k, label in enumerate(LABELS)})
+        values = np.log10(shown[key]) if logs.get(key) else shown[key]
+        dimensions.append(dict(label=f"log10 {key}" if logs.get(key) else key,
+                               values=values.to_numpy(np.float32)))  # fmt: skip
+    codes = shown["label"].map({label: k for k, label in enumerate(LABELS)}).to_numpy(np.int8)
     dimensions.append(dict(label="label", values=codes, tickvals=list(range(len(LABELS))),
                            ticktext=[legend.LETTERS[label] + " " + label for label in LABELS],
                            range=[-0.5, len(LABELS) - 0.5]))  # fmt: skip
@@ -341,7 +329,9 @@ def parallel_coordinates(trials: pd.DataFrame, keys: list[str], logs: dict[str, 
         dimensions=dimensions,
     ))  # fmt: skip
     fig.update_layout(
-        title="Every trial across the numeric hyperparameters (drag an axis to filter)",
+        title=("Every trial" if len(shown) == len(trials) else
+               f"A random {len(shown):,} of the {len(trials):,} trials")
+        + " across the numeric hyperparameters (drag an axis to filter)",
         font=FONT,
         height=460,
         width=1000,

@@ -70,15 +70,14 @@ class MapChoice:
 
 @dataclass
 class StabilityMap:
-    """Everything the maps draw: the cell table, each trial's cell, each cell's trial ids
-    and hover text, and a sampled study's region grid."""
+    """Everything the maps draw: the cell table, each trial's cell, each cell's trial ids,
+    and a sampled study's region grid."""
 
     choice: MapChoice
     axes: cells.MapAxes
     table: pd.DataFrame
     cell: np.ndarray
     ids: list[list[str]]
-    texts: list[str]
     grid: pd.DataFrame | None
 
 
@@ -195,9 +194,8 @@ def stability_map(
     keys = cells.cell_keys(axes, choice.row, choice.col)
     _, cell = cells.assign_cells(cells.map_frame(trials, axes), keys)
     ids = drill.cell_ids(trials, cell, len(table))
-    texts = figures.hover_text(table, ids, axes, choice.facets)
     grid = scatter.region_grid(trials, axes, choice.row, choice.col) if axes.scattered else None
-    return StabilityMap(choice, axes, table, cell, ids, texts, grid)
+    return StabilityMap(choice, axes, table, cell, ids, grid)
 
 
 def _page_data(tables, trials, stability: StabilityMap, ranked, chosen) -> dict:
@@ -236,8 +234,8 @@ def _figures(trials, stability: StabilityMap, ranked: pd.DataFrame) -> dict:
     s = stability
     row, col = s.choice.row, s.choice.col
     drawn = {
-        "label_map": figures.label_map(s.table, s.axes, s.texts, row, col, s.grid),
-        "converged_map": figures.converged_map(s.table, s.axes, s.texts, row, col),
+        "label_map": figures.label_map(s.table, s.axes, row, col, s.grid),
+        "converged_map": figures.converged_map(s.table, s.axes, row, col),
     }
     if not ranked.empty:
         drawn["importance"] = figures.importance_chart(ranked)
@@ -249,13 +247,14 @@ def _figures(trials, stability: StabilityMap, ranked: pd.DataFrame) -> dict:
 
 
 def _cell_list(stability: StabilityMap) -> list[dict]:
-    """Per cell, what the drawer shows when it is clicked: where, its mix, its trial ids."""
+    """Per cell, what its hover and the drawer show: where, its name, mix and converged
+    share, its trial ids (the maps' traces point here by index)."""
     s = stability
     keys = [*s.choice.facets, s.axes.x, s.axes.y]
     text = {key: cells.distinct_text(s.table[key].unique()) for key in keys}
     return [
         {"where": ", ".join(f"{key}={text[key][cell[key]]}" for key in keys),
-         "summary": figures.cell_summary(cell), "ids": s.ids[k], "trials": int(cell["trials"])}
+         **figures.cell_texts(cell), "ids": s.ids[k], "trials": int(cell["trials"])}
         for k, cell in enumerate(s.table.to_dict("records"))
     ]  # fmt: skip
 

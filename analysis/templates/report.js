@@ -13,9 +13,34 @@
     return node;
   }
 
+  // Hover markup for a cell, from its entry in DATA.cells: one copy of each text serves
+  // both maps. Values are escaped, since plotly reads hover text as markup.
+  function escaped(text) {
+    return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
+  function cellHover(index) {
+    var cell = DATA.cells[index];
+    if (!cell) return null;
+    var shown = cell.ids.slice(0, 3).join(", ") + (cell.trials > 3 ? ", ..." : "");
+    return "<b>" + escaped(cell.name) + "</b>  " + escaped(cell.where) + "<br>" +
+      escaped(cell.mix) + "<br>" + escaped(cell.converged) + "<br>trials: " + escaped(shown) +
+      " (click the cell to list them)";
+  }
+
+  function cellHovers(figure) {
+    figure.data.forEach(function (trace) {
+      if (trace.meta !== "cells") return;
+      trace.hovertext = trace.customdata.map(function (entry) {
+        return Array.isArray(entry) ? entry.map(cellHover) : cellHover(entry);
+      });
+    });
+  }
+
   function draw(id, figure) {
     var target = document.getElementById(id);
     if (!target || !figure) return null;
+    cellHovers(figure);
     Plotly.newPlot(target, figure.data, figure.layout, CONFIG);
     return target;
   }
@@ -42,7 +67,7 @@
     var box = document.getElementById("cell");
     box.replaceChildren();
     box.appendChild(element("h3", "Cell: " + cell.where));
-    box.appendChild(element("p", cell.summary));
+    box.appendChild(element("p", cell.name + ": " + cell.mix + "; " + cell.converged));
     var list = element("p");
     cell.ids.forEach(function (id) { list.appendChild(trialButton(id)); });
     box.appendChild(list);
