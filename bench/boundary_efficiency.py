@@ -37,7 +37,7 @@ so there is one table, against it. The 5 x 5 coarse grid is 8.7% of 289 cells, s
 budgets run from 10% to 50%.
 
     python bench/boundary_efficiency.py --problem dirac [--dense 33] [--repeats 3]
-    python bench/boundary_efficiency.py --problem ring8 [--retrain]
+    python bench/boundary_efficiency.py --problem ring8 [--retrain] [--oracle]
 
 The last line printed is `PROBLEM: accuracy=A at fraction=F`: the adaptive maps'
 accuracy (all panels pooled) at the largest budget of at most 25% of the dense grid (the
@@ -515,6 +515,22 @@ def neighbour_counts(dense: Dense) -> tuple[int, int]:
     return edge, alone
 
 
+def oracle_accuracy(dense: Dense, budget: int) -> float:
+    """A ceiling for any search with this predictor: starting from the coarse grid, add
+    the dense cell that most raises the map's accuracy against the truth (which no real
+    search knows), one at a time, up to `budget` points."""
+    step = (dense.size - 1) // (COARSE - 1)
+    chosen = [p for p in dense.points if all(i % step == 0 for i in dense.index(p))]
+
+    def accuracy(points: list[dict]) -> float:
+        return float((dense.predict(dense.runs(points)) == dense.truth).mean())
+
+    while len(chosen) < budget:
+        rest = [p for p in dense.points if p not in chosen]
+        chosen.append(max(rest, key=lambda p: accuracy([*chosen, p])))
+    return accuracy(chosen)
+
+
 def ring8_panels(size: int, repeats: int, retrain: bool) -> tuple[list[Dense], list[dict], dict]:
     reference = train_ring8_reference(size, RING8_REFERENCE, retrain)
     print(f"ring8 reference: {RING8_REFERENCE} ({len(reference)} runs; --retrain to train "
@@ -545,6 +561,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (tiny ops: 1)")
     parser.add_argument("--figure", default=None, help="default bench/boundary_PROBLEM.png")
     parser.add_argument("--retrain", action="store_true", help="ring8: train the reference again")
+    parser.add_argument(
+        "--oracle", action="store_true",
+        help="ring8: also print the greedy oracle's accuracy at the target budget (about 1 min)",
+    )  # fmt: skip
     args = parser.parse_args()
     size = args.dense or (33 if args.problem == "dirac" else 17)
     if (size - 1) % (COARSE - 1) or not _power_of_two((size - 1) // (COARSE - 1)):
@@ -564,6 +584,10 @@ def main() -> None:
         print("\nMap accuracy against the labeler's map of the whole dense grid:")
         print("\n".join(table(records, panels, "dense map")))
     plot(denses, records, final, figure)
+    if args.oracle and args.problem == "ring8":
+        for dense in denses:
+            best = oracle_accuracy(dense, round(TARGET_FRACTION * len(dense.points)))
+            print(f"greedy oracle, {dense.panel.name}: {best:.1%} at {TARGET_FRACTION:.0%}")
     target = max(f for f in budget_fractions(records) if f <= TARGET_FRACTION)
     accuracy, fraction = pooled(select(records, "adaptive", target, None), "reference")
     print(f"\nfigure: {figure}; {time.perf_counter() - start:.0f} s in all, "
