@@ -328,10 +328,13 @@ def parallel_coordinates(trials: pd.DataFrame, keys: list[str], logs: dict[str, 
         line=dict(color=codes, colorscale=LABEL_SCALE, cmin=-0.5, cmax=len(LABELS) - 0.5),
         dimensions=dimensions,
     ))  # fmt: skip
+    which = (
+        "Every trial"
+        if len(shown) == len(trials)
+        else f"A random {len(shown):,} of the {len(trials):,} trials"
+    )
     fig.update_layout(
-        title=("Every trial" if len(shown) == len(trials) else
-               f"A random {len(shown):,} of the {len(trials):,} trials")
-        + " across the numeric hyperparameters (drag an axis to filter)",
+        title=f"{which} across the numeric hyperparameters (drag an axis to filter)",
         font=FONT,
         height=460,
         width=1000,

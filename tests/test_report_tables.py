@@ -243,3 +243,22 @@ def test_reproduce_commands_name_only_what_differs_from_the_defaults():
     # Defaults (problem ring8, the derived radius and std) are left out.
     expected = "ganmap train --set loss=minimax --set lr_g=0.002 --set steps=400 --set seed=1"
     assert commands["set"] == expected
+
+
+def test_parallel_coordinates_draw_a_bounded_seeded_sample(monkeypatch):
+    """Over PARALLEL_MAX_TRIALS trials the page draws that many lines, the same ones every
+    time, and its title says it is a sample."""
+    from analysis import figures
+
+    monkeypatch.setattr(figures, "PARALLEL_MAX_TRIALS", 50)
+    rng = np.random.default_rng(0)
+    trials = pd.DataFrame({"lr_g": 10 ** rng.uniform(-4, -2, 200),
+                           "lr_d": 10 ** rng.uniform(-4, -2, 200),
+                           "label": rng.choice(LABELS, 200)})  # fmt: skip
+    drawn = [figures.parallel_coordinates(trials, ["lr_g", "lr_d"], {"lr_g": True}) for _ in "ab"]
+    lines = [np.asarray(fig.data[0].dimensions[1].values) for fig in drawn]
+    assert len(lines[0]) == 50 and (lines[0] == lines[1]).all()
+    assert set(lines[0]) <= set(trials["lr_d"].astype(np.float32))
+    assert drawn[0].layout.title.text.startswith("A random 50 of the 200 trials")
+    small = figures.parallel_coordinates(trials.head(50), ["lr_g", "lr_d"], {})
+    assert small.layout.title.text.startswith("Every trial")
