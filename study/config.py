@@ -99,6 +99,9 @@ class TrainConfig(BaseModel):
     d_activation: Activation = Field(
         "leaky_relu", description="D's hidden activation (leaky_relu: slope 0.2)"
     )
+    d_input_scale: float = Field(
+        1.0, gt=0, le=1000, description="D multiplies its input by this (Metz et al. 2016: 0.25)"
+    )
     init: Init = Field(
         "uniform",
         description="weights: uniform (PyTorch nn.Linear) or orthogonal x init_gain, zero biases",
@@ -173,6 +176,11 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 f"init: {self.init} initializes MLP weights; problem dirac starts from its "
                 "radius, so init must be left at uniform"
+            )
+        if self.d_input_scale != 1.0:
+            raise ValueError(
+                f"d_input_scale: {self.d_input_scale} scales an MLP discriminator's input; "
+                "problem dirac's D is psi * x, so d_input_scale must be left at 1"
             )
         return self
 

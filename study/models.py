@@ -23,7 +23,9 @@ class StackedMLP:
 
     sizes: (input, hidden..., output); bias: whether layers have biases; activation: the
     hidden layers' activation (a name in `study.activations.ACTIVATIONS`); tanh_output:
-    squash the output to [-1, 1]; weights_init, gain: how `init` draws parameters.
+    squash the output to [-1, 1]; weights_init, gain: how `init` draws parameters;
+    input_scale: multiply the input by this first (the Unrolled GAN's D scales ring8's
+    points down by 4, Metz et al. 2016 app. A).
     """
 
     sizes: tuple[int, ...]
@@ -32,6 +34,7 @@ class StackedMLP:
     tanh_output: bool = False
     weights_init: str = "uniform"
     gain: float = 1.0
+    input_scale: float = 1.0
 
     @property
     def layer_shapes(self) -> list[tuple[int, int]]:
@@ -82,6 +85,8 @@ class StackedMLP:
         (evaluation must not change training).
         """
         layers, activation = self.weights(flat), ACTIVATIONS[self.activation]
+        if self.input_scale != 1.0:
+            x = x * self.input_scale
         for index, (weight, bias) in enumerate(layers):
             if spectral is not None:
                 weight = spectral.normalize(index, weight, update)

@@ -232,7 +232,9 @@ def build_models(config: TrainConfig, problem) -> tuple[StackedMLP, StackedMLP]:
         g_sizes, activation=config.g_activation, tanh_output=problem.bounded, **init
     )
     d_sizes = (problem.data_dim * config.pac, *d_hidden, 1)  # a pack is one input (PacGAN)
-    critic = StackedMLP(d_sizes, activation=config.d_activation, **init)
+    critic = StackedMLP(
+        d_sizes, activation=config.d_activation, input_scale=config.d_input_scale, **init
+    )
     return generator, critic
 
 

@@ -24,7 +24,7 @@ from study.config import TrainConfig
 from study.diagnostics import Evaluator, IntervalStats, to_rows
 from study.losses import LOSSES, LossPair
 from study.models import SpectralState
-from study.population import Population
+from study.population import Population, StackedOptimizer
 from study.problems import make_problem
 from study.regularizers import PenaltyInputs
 from study.schema import KEPT_SAMPLES
@@ -171,10 +171,7 @@ def d_update(
     stats.add("loss_d", d_loss)
     if penalty is not None:
         stats.add("penalty", penalty)
-    stats.record_gradient("grad_norm_d", grad)
-    if apply:
-        population.d_opt.step(population.d, grad)
-    return grad
+    return _record_and_step(stats, "grad_norm_d", grad, population.d_opt, population.d, apply)
 
 
 def g_update(
@@ -209,9 +206,21 @@ def g_update(
         )
     (grad,) = torch.autograd.grad(objective.sum(), population.g)
     stats.add("loss_g", g_loss)
-    stats.record_gradient("grad_norm_g", grad)
+    return _record_and_step(stats, "grad_norm_g", grad, population.g_opt, population.g, apply)
+
+
+def _record_and_step(
+    stats: IntervalStats,
+    name: str,
+    grad: Tensor,
+    optimizer: StackedOptimizer,
+    params: Tensor,
+    apply: bool,
+) -> Tensor:
+    """Record a player's gradient norm, apply its step unless `apply` is off; the gradient."""
+    stats.record_gradient(name, grad)
     if apply:
-        population.g_opt.step(population.g, grad)
+        optimizer.step(params, grad)
     return grad
 
 

@@ -90,3 +90,20 @@ def test_unequal_networks_train_and_are_columns():
     for key in ("g_hidden_dim", "d_hidden_dim", "g_hidden_layers", "d_hidden_layers",
                 "g_activation", "d_activation", "pac"):  # fmt: skip
         assert key in TRIALS_SCHEMA.names
+
+
+def test_input_scale_is_the_first_layer_seeing_scaled_points():
+    config = TrainConfig(**TINY, d_input_scale=0.25, seed=5)
+    scaled = Population([config], make_problem(config, CPU), CPU)
+    plain = Population([config.model_copy(update={"d_input_scale": 1.0})],
+                       make_problem(config, CPU), CPU)  # fmt: skip
+    x = torch.randn(1, 50, 2)
+    # Same seed, same weights: D with d_input_scale 0.25 scores x as the plain D scores
+    # x / 4 (Metz et al. 2016, app. A: D "first scales its input down by a factor of 4").
+    assert torch.equal(scaled.d, plain.d)
+    assert torch.allclose(scaled.discriminate(x), plain.discriminate(x * 0.25), atol=1e-7)
+    assert not torch.allclose(scaled.discriminate(x), plain.discriminate(x), atol=1e-3)
+    # It is searchable (a column) and the Dirac-GAN's linear D refuses it.
+    assert "d_input_scale" in TRIALS_SCHEMA.names
+    with pytest.raises(ValueError, match="d_input_scale: 0.25 scales an MLP discriminator"):
+        TrainConfig(problem="dirac", d_input_scale=0.25)
