@@ -13,8 +13,10 @@ such a study in rounds, without Ray or torch (docs/boundary.md says why it works
   cells (boxes with lattice corners): a cell whose split points are all labeled is
   replaced by its halves. A leaf is uncertain when the runs at its corners, every seed
   counted, do not all carry the same label, and it can still be halved.
-- Each round halves the uncertain leaves with the most at stake, volume x (1 - the
-  majority share of the corner runs), and stops at `per_round` configurations. The search
+- Each round halves the uncertain leaves with the most at stake, side x (1 - the
+  majority share of the corner runs), and stops at `per_round` configurations; a leaf's
+  side (the geometric mean of its sides, as a share of each axis) stands for how far
+  its inside is from a labeled point, the sigma of Bryan et al.'s straddle score. The search
   ends at the budget, or when no leaf is uncertain.
 
 Proposals are a pure function of the labeled points so far, so a study that is cut off
@@ -277,14 +279,14 @@ class BoundaryMapper:
 
     def uncertain_cells(self, observations: Sequence[Observation]) -> list[Cell]:
         """The leaves whose corner runs disagree and that can still be halved, most at
-        stake (volume x share of corner runs outside the majority label) first."""
+        stake (side x share of corner runs outside the majority label) first."""
         runs = self._runs(observations)
         scored = []
         for cell in self._leaves(runs):
             votes = sum((runs[cell.combo][corner] for corner in cell.corners()), Counter())
             disagreement = 1 - max(votes.values()) / sum(votes.values())
             if disagreement > 0 and any(cell.splittable()):
-                scored.append((disagreement * self._volume(cell), cell))
+                scored.append((disagreement * self._side(cell), cell))
         scored.sort(key=lambda pair: -pair[0])  # stable: ties keep the lattice order
         return [cell for _, cell in scored]
 
@@ -320,9 +322,11 @@ class BoundaryMapper:
             return None
         return Cell(combo, low, high)
 
-    def _volume(self, cell: Cell) -> float:
-        """The cell's share of its combination's numeric space."""
-        return math.prod((h - lo) / (s - 1) for lo, h, s in zip(cell.low, cell.high, self.sizes))
+    def _side(self, cell: Cell) -> float:
+        """The geometric mean of the cell's sides, each as a share of its axis: how far
+        the cell's inside lies from its labeled corners (in 2D, sqrt(its share of the map))."""
+        shares = [(h - lo) / (s - 1) for lo, h, s in zip(cell.low, cell.high, self.sizes)]
+        return math.prod(shares) ** (1 / len(shares))
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,41 @@ def test_points_whose_seeds_disagree_are_refined():
     assert {(0.375, 0.375), (0.375, 0.625), (0.625, 0.375), (0.625, 0.625)} <= unit
 
 
+def test_leaves_are_ranked_by_side_times_disagreement():
+    # A 3 x 3 coarse grid; the top-right coarse cell is split into four leaves of half
+    # its side. Ten runs per point, all converged but for two corners: (0, 0), a corner
+    # of the big bottom-left cell only, has 4 diverged runs (disagreement 4/40 = 0.1);
+    # (1, 1), a corner of the small top-right leaf only, is all oscillating (10/40).
+    mapper = BoundaryMapper(AXES, BoundarySearch(budget=400, coarse=3))
+    unit = [0.5, 0.75, 1.0]
+    split = [
+        (u, v)
+        for u in unit
+        for v in unit
+        if (u, v) not in {(0.5, 0.5), (1.0, 0.5), (0.5, 1.0), (1.0, 1.0)}
+    ]
+    coarse = [(u, v) for u in (0.0, 0.5, 1.0) for v in (0.0, 0.5, 1.0)]
+    observations = []
+    for u, v in coarse + split:
+        point = {"lr_g": float(LR.from_unit(u)), "reg_weight": float(WEIGHT.from_unit(v))}
+        labels = ["converged"] * 10
+        if (u, v) == (0.0, 0.0):
+            labels = ["diverged"] * 4 + ["converged"] * 6
+        if (u, v) == (1.0, 1.0):
+            labels = ["oscillating"] * 10
+        observations += [(point, label) for label in labels]
+    cells = mapper.uncertain_cells(observations)
+    shares = [
+        tuple((h - lo) / (s - 1) for lo, h, s in zip(c.low, c.high, mapper.sizes)) for c in cells
+    ]
+    lows = [tuple(lo / (s - 1) for lo, s in zip(c.low, mapper.sizes)) for c in cells]
+    # Exactly those two leaves are uncertain. The small one goes first: side x
+    # disagreement is 0.25 x 0.25 against the big cell's 0.5 x 0.1 (by area x
+    # disagreement, the big cell would: 0.0156 against 0.025).
+    assert lows == [(0.75, 0.75), (0.0, 0.0)]
+    assert shares == [(0.25, 0.25), (0.5, 0.5)]
+
+
 def test_adaptive_map_beats_random_points_at_the_same_budget():
     search = BoundarySearch(budget=120, per_round=16, coarse=5)
     mapper = BoundaryMapper(AXES, search)
