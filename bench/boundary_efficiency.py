@@ -28,10 +28,10 @@ and every method's accuracy against that map (which isolates the search).
 --problem ring8: truth = the labels of a 17 x 17 (lr_g, lr_d) log grid (2.5e-4 to 8e-3 on
 both axes: D 32x slower to 32x faster than G) per loss for two losses (non-saturating,
 hinge), ring8 with 2 x 64 networks, batch 256, 2,000 steps, the study's early-stopping
-rule, seeds 0-2, a cell's truth the seeds' majority: 1,734 runs trained once (populations
+rule, seeds 0-4, a cell's truth the seeds' majority: 2,890 runs trained once (populations
 per loss, study.trainer.train, no Ray) and kept in bench/boundary_ring8_reference.csv,
 which reruns read (only missing seeds are trained; `--retrain` trains all again). Every
-method then reads its points' three runs from it (the runs it would have trained) and
+method then reads its points' five runs from it (the runs it would have trained) and
 counts one configuration per point. The reference is the labeler's map of every cell,
 so there is one table, against it. The 5 x 5 coarse grid is 8.7% of 289 cells, so the
 budgets run from 10% to 50%.
@@ -415,7 +415,7 @@ def plot(denses: Sequence[Dense], records: list[dict], final: dict, path: str) -
 
 
 RING8_LOSSES = ("nonsaturating", "hinge")
-RING8_SEEDS = (0, 1, 2)  # a cell's truth is its seeds' majority label
+RING8_SEEDS = (0, 1, 2, 3, 4)  # a cell's truth is its seeds' majority label
 RING8_LR = (2.5e-4, 8e-3)  # lr_g and lr_d: D 32x slower to 32x faster than G
 RING8_FIXED = dict(problem="ring8", hidden_dim=64, hidden_layers=2, batch_size=256,
                    steps=2000, eval_every=100)  # fmt: skip
