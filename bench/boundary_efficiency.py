@@ -116,8 +116,9 @@ class Panel:
 
 
 # r1 and r2 act on the Dirac-GAN's psi alike; the Wasserstein loss (slope 1) moves r2's
-# map. Instance noise's steps stop at 1.5: beyond, its noise throws the run out of the
-# linear regime the reference describes (docs/label_validation.md).
+# map. Instance noise's steps stop at 1.5: beyond, the jitter that noise drawn afresh
+# every step leaves around the equilibrium outgrows the labeler's converged distance
+# where the noise-free reference converges (docs/label_validation.md).
 DIRAC_PANELS = (
     Panel("minimax", "r1", (0.03, 3.0), (0.03, 30.0)),
     Panel("wasserstein", "r2", (0.03, 3.0), (0.03, 30.0)),

@@ -5,10 +5,12 @@ The Dirac-GAN cases carry reference labels from the linear stability of the upda
 """
 
 import pytest
+import torch
 
 from study.config import TrainConfig
 from study.labels import label_history
-from study.reference import agrees, dirac_config, expected_label, pinned_history
+from study.losses import LOSSES
+from study.reference import agrees, curvature, dirac_config, expected_label, pinned_history
 from study.trainer import train
 
 
@@ -22,10 +24,39 @@ DIRAC_CASES = [
     # R1 / R2 converge for small enough steps, diverge when h * reg_weight > 2
     (dirac("minimax", "r1", [0.1, 0.5, 3.0], 1.0), ["converged", "converged", "diverged"]),
     (dirac("wasserstein", "r2", [0.1, 0.5], 1.0), ["converged", "converged"]),
+    # instance noise of std s: curvature s^2 / 2; past h * s^2 / 2 ~ 2 the equilibrium is
+    # unstable, and the saturating loss holds the run on a bounded period-2 orbit
+    (dirac("minimax", "instance_noise", [0.1, 0.5], 1.0), ["converged", "converged"]),
+    (dirac("minimax", "instance_noise", [0.5, 1.0], 3.0), ["not_converged"] * 2),
     # WGAN-GP and WGAN with clipping do not converge (Mescheder et al. 2018, sec. 3.2)
     (dirac("wasserstein", "gp", [0.1, 0.5], 1.0), ["not_converged"] * 2),
     (dirac("wasserstein", "weight_clip", [0.1, 0.5], 0.5), ["not_converged"] * 2),
 ]
+
+
+@pytest.mark.parametrize("std", [0.5, 2.0])
+def test_instance_noise_curvature_is_the_hessian_of_d_loss(std):
+    # The reference's g is the curvature of D's loss in psi at the equilibrium (D(x) =
+    # psi x, theta = 0): both halves of D's batch carry noise of std s, so s^2 / 2.
+    noise = std * torch.randn(2, 1, 400_000, 1, generator=torch.Generator().manual_seed(0))
+    psi = torch.zeros((), requires_grad=True)
+    (slope,) = torch.autograd.grad(
+        LOSSES["minimax"].d_loss(psi * noise[0], psi * noise[1]).sum(), psi, create_graph=True
+    )
+    (hessian,) = torch.autograd.grad(slope, psi)
+    config = dirac_config("minimax", "instance_noise", 0.1, std)
+    assert curvature(config) == pytest.approx(float(hessian), rel=0.02)
+
+
+def test_unstable_instance_noise_flips_psi_on_a_bounded_orbit():
+    # h s^2 / 2 = 4.5: linearly unstable, yet the sigmoid's curvature fades away from the
+    # equilibrium, so psi flips sign every step at a bounded amplitude: not diverged.
+    config = dirac_config("minimax", "instance_noise", 1.0, 3.0, steps=400, eval_every=1)
+    (result,) = train([config])
+    psi = torch.tensor([row["psi"] for row in result.history[-50:]])
+    assert (psi[1:] * psi[:-1] < 0).all()
+    assert 0.3 < psi.abs().min() and psi.abs().max() < 5.0
+    assert label_history(result.history, config.loss).label != "diverged"
 
 
 def test_wgan_clipping_keeps_cycling_at_the_clip_scale():
