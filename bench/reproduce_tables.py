@@ -36,11 +36,11 @@ from pathlib import Path
 
 import torch
 
-from study.cli import mean_and_sd
 from study.config import TrainConfig
 from study.labels import label_history
 from study.problems import make_problem
 from study.reference import dirac_config
+from study.train_command import mean_and_sd
 from study.trainer import train
 
 STORE = Path("bench/reproduction")

@@ -13,6 +13,8 @@ import re
 
 import yaml
 
+from study.exits import BadInput, echo_value
+
 MAX_BYTES = 1_000_000  # a spec is a few hundred bytes; a megabyte is already absurd
 MAX_NODES = 100_000  # values after expanding aliases
 
@@ -114,3 +116,20 @@ def _brief(error: yaml.YAMLError) -> str:
     mark = getattr(error, "problem_mark", None)
     where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
     return f"{problem}{where}"
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, object]:
+    """`key=value` strings to a dict; values are read as YAML scalars (5, 1e-3, true, hinge)."""
+    values = {}
+    for assignment in assignments:
+        key, separator, text = assignment.partition("=")
+        key = key.strip()
+        if not separator or not key:
+            raise BadInput(f"--set expects key=value, got {echo_value(assignment)}")
+        if key in values:
+            raise BadInput(f"--set {key}: given twice")
+        try:
+            values[key] = load_yaml(text, f"--set {key}") if text else ""
+        except YamlError as error:
+            raise BadInput(str(error)) from None
+    return values
