@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import shlex
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,9 +24,7 @@ from analysis.load import ResultsError, StudyTables
 from study.config import TrainConfig
 from study.results import SPEC_FILE
 from study.schema import HYPERPARAMETERS, MODE_COUNTS, resolved_hyperparameters
-
-if TYPE_CHECKING:  # imported where used: the labeler imports torch
-    from study.labels import EarlyStopping, LabelThresholds
+from study.thresholds import EarlyStopping, LabelThresholds
 
 DETAIL_LIMIT = 200
 CELL_IDS = 12
@@ -91,7 +88,6 @@ class StoredTrial:
 def stored_trial(location: str, trial_id: str) -> StoredTrial:
     """The trial `trial_id` of the study at `location` (`ganmap train --from`); a
     ResultsError when the folder has no such trial."""
-    from study.labels import EarlyStopping  # here: the labeler imports torch
     from study.relabel import study_thresholds
 
     tables = StudyTables(location)

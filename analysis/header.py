@@ -17,6 +17,7 @@ import yaml
 
 from analysis.cells import distinct_text
 from analysis.load import StudyTables
+from study.thresholds import LabelThresholds
 
 ARCHITECTURE = (
     "g_hidden_dim", "g_hidden_layers", "g_activation", "d_hidden_dim", "d_hidden_layers",
@@ -145,7 +146,6 @@ def _version() -> str:
 
 def _thresholds(header: Header, store, spec: dict | None) -> None:
     """Which thresholds labeled this study: labels.yaml's (a relabel) or the spec's."""
-    from study.labels import LabelThresholds  # here: the labeler imports torch
     from study.results import LABELS_FILE
 
     where = store.location

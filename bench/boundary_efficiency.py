@@ -73,14 +73,9 @@ from study.boundary import (  # noqa: E402
     predict_map,
 )
 from study.config import TrainConfig  # noqa: E402
-from study.labels import (  # noqa: E402
-    LABELS,
-    EarlyStopper,
-    EarlyStopping,
-    LabelThresholds,
-    label_history,
-)
+from study.labels import LABELS, EarlyStopper, label_history  # noqa: E402
 from study.reference import agrees, dirac_config, expected_label  # noqa: E402
+from study.thresholds import EarlyStopping, LabelThresholds  # noqa: E402
 from study.trainer import MemberResult, train  # noqa: E402
 
 # Budgets tried, as shares of the dense grid. On ring8's 17 x 17 grid the 5 x 5 coarse grid

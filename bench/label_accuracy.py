@@ -28,7 +28,7 @@ import reference_labels as hand_labels
 import torch
 
 from study.config import TrainConfig
-from study.labels import LabelThresholds, label_history
+from study.labels import label_history
 from study.reference import (
     agrees,
     dirac_config,
@@ -36,6 +36,7 @@ from study.reference import (
     pinned_history,
     spectral_radius,
 )
+from study.thresholds import LabelThresholds
 from study.trainer import train
 
 STEP_SIZES = [0.02, 0.1, 0.5, 1.5, 3.0, 4.5]

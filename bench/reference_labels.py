@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from study.labels import EarlyStopper, LabelThresholds, label_evidence, label_history
+from study.labels import EarlyStopper, label_evidence, label_history
 from study.relabel import trial_evidence
 from study.schema import LABELS
+from study.thresholds import LabelThresholds
 
 CONFIDENCE_LEVELS = ("sure", "likely", "unsure")
 

@@ -43,9 +43,9 @@ def command_validate(args: argparse.Namespace) -> int:
     trials) it has (the size limits were checked by counting, so expanding is bounded).
     With --thresholds, list every label threshold (the spec's values where it sets them)."""
     from study.expand import expand, make_packs
-    from study.labels import LabelThresholds
     from study.output import check_location
     from study.spec import CPU_PACK, SpecError
+    from study.thresholds import LabelThresholds
 
     if args.spec is None and not args.thresholds:
         raise BadInput("validate needs a spec (or --thresholds to list the label thresholds)")
@@ -88,8 +88,8 @@ def print_thresholds(thresholds) -> None:
 
 def command_relabel(args: argparse.Namespace) -> int:
     """Relabel a study from its stored history with other thresholds (no training)."""
-    from study.labels import LabelThresholds
     from study.relabel import RelabelError, open_study, relabel, study_thresholds
+    from study.thresholds import LabelThresholds
 
     overrides = parse_assignments(args.set)
     try:

@@ -24,9 +24,10 @@ from pydantic import ValidationError
 
 from study.config import format_validation_error
 from study.evidence import Evidence
-from study.labels import Label, LabelThresholds, label_evidence
+from study.labels import Label, label_evidence
 from study.results import LABELS_FILE, OldLayout, ResultsStore, TableFile
 from study.schema import DIAGNOSTICS, LABEL_FIELDS, MODE_COUNTS, TRIALS_SCHEMA
+from study.thresholds import LabelThresholds
 
 
 class RelabelError(ValueError):

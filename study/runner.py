@@ -47,7 +47,7 @@ from study.boundary_run import BoundaryOutcome, run_boundary  # noqa: E402
 from study.config import TrainConfig  # noqa: E402
 from study.exits import shorten  # noqa: E402
 from study.expand import Pack, expand, make_packs, pack_size, trial_id  # noqa: E402
-from study.labels import EarlyStopper, EarlyStopping, LabelThresholds, label_history  # noqa: E402
+from study.labels import EarlyStopper, label_history  # noqa: E402
 from study.lease import Lease  # noqa: E402
 from study.optuna_study import OptunaJournal  # noqa: E402
 from study.output import check_location, check_output, prepare_output  # noqa: E402
@@ -63,6 +63,7 @@ from study.results import (  # noqa: E402
 )
 from study.schema import RunRecord, TrialRecord, score  # noqa: E402
 from study.spec import StudySpec  # noqa: E402
+from study.thresholds import EarlyStopping, LabelThresholds  # noqa: E402
 
 # ganmap's Parquet replaces Tune's per-trial result files, whose absence Tune would report;
 # ganmap reports failed trials itself, naming their error files (which hold the traceback).

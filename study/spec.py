@@ -30,8 +30,8 @@ from pydantic import (
 from study.boundary import Axis, BoundarySearch, CategoricalAxis, NumericAxis
 from study.config import TrainConfig, format_validation_error
 from study.exits import echo_value, shorten
-from study.labels import EarlyStopping, LabelThresholds
 from study.schema import DIAGNOSTICS
+from study.thresholds import EarlyStopping, LabelThresholds
 from study.yaml_input import YamlError, load_yaml
 
 ENGINE_KEYS = tuple(TrainConfig.model_fields)

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from study.labels import EarlyStopper, EarlyStopping, LabelThresholds, label_history
+from study.labels import EarlyStopper, label_history
+from study.thresholds import EarlyStopping, LabelThresholds
 
 SAMPLES = 2500
 HEALTHY = dict(

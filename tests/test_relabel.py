@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from study.cli import main
-from study.labels import LabelThresholds
 from study.schema import LABEL_FIELDS
+from study.thresholds import LabelThresholds
 
 
 @pytest.fixture
