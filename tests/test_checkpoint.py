@@ -127,7 +127,7 @@ CASES = ["garbage", "truncated", "foreign format", "not a dict", "other configur
 
 @pytest.mark.parametrize("case", CASES)
 def test_an_unusable_checkpoint_is_set_aside_never_deleted(saved, tmp_path, case):
-    from study.runner import read_checkpoint  # here: the runner imports Ray
+    from study.trial import read_checkpoint  # here: the trial module imports Ray
 
     members, data = saved
     content = unusable(members, data)[case]
@@ -142,7 +142,7 @@ def test_an_unusable_checkpoint_is_set_aside_never_deleted(saved, tmp_path, case
 
 
 def test_a_usable_checkpoint_is_read_and_one_of_another_device_kept(saved, tmp_path):
-    from study.runner import read_checkpoint  # here: the runner imports Ray
+    from study.trial import read_checkpoint  # here: the trial module imports Ray
 
     members, data = saved
     path = tmp_path / "population.pt"

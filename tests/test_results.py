@@ -298,7 +298,7 @@ def test_pending_packs_skip_finished_packs_named_by_their_files(tmp_path):
 
 def test_an_optuna_configuration_done_before_reports_its_stored_result(tmp_path):
     from study.expand import trial_id
-    from study.runner import done_report
+    from study.trial import done_report
 
     config = TrainConfig(lr_g=1e-3)
     store = ResultsStore(str(tmp_path))
