@@ -73,7 +73,7 @@ def expected_label(config: TrainConfig) -> str:
     """converged / oscillating / diverged / not_converged, or borderline (no clear answer).
 
     `not_converged` accepts any label but converged (WGAN clipping, WGAN-GP, and an
-    unstable equilibrium under a SATURATING curvature, whose run stays bounded); the
+    unstable equilibrium under a SATURATING curvature, whose run may stay bounded); the
     non-saturating loss without penalty decays only through higher-order terms, so it
     is borderline, as are budgets that end before the linear answer shows.
     """

@@ -25,7 +25,7 @@ DIRAC_CASES = [
     (dirac("minimax", "r1", [0.1, 0.5, 3.0], 1.0), ["converged", "converged", "diverged"]),
     (dirac("wasserstein", "r2", [0.1, 0.5], 1.0), ["converged", "converged"]),
     # instance noise of std s: curvature s^2 / 2; past h * s^2 / 2 ~ 2 the equilibrium is
-    # unstable, and the saturating loss holds the run on a bounded period-2 orbit
+    # unstable: the run does not converge (with minimax, a bounded period-2 orbit)
     (dirac("minimax", "instance_noise", [0.1, 0.5], 1.0), ["converged", "converged"]),
     (dirac("minimax", "instance_noise", [0.5, 1.0], 3.0), ["not_converged"] * 2),
     # WGAN-GP and WGAN with clipping do not converge (Mescheder et al. 2018, sec. 3.2)
