@@ -296,12 +296,12 @@ of a core). Ten rows ran at their published step count, on this CPU (`full-cpu`,
 25,000 iterations, 5 seeds unless said): the VEEGAN GAN rows (ring8 726 s at load 3 to
 5, grid25 1,081 s at load 4 to 7), the notebook-settings GAN rows (ring8 719 s, grid25
 578 s, load 2 to 3; with the notebook's data 1,162 s, load 1 to 2) and the five Metz
-et al. settings rows (ring8: GAN 1,430 s, 5 seeds, Unrolled-5 2,225 s and Unrolled-10
-2,911 s, 3 seeds; grid25: GAN 679 s, 5 seeds, Unrolled-5 1,605 s, 3 seeds; load 1 to 3). The others did
-not (25,000 iterations for VEEGAN's rows, 400,000 for PacGAN's): the quick run's
-Unrolled-5 row took 0.17 to 0.34 s per iteration for 3 seeds (load 4 to 10), so 25,000
-iterations of 5 seeds would take hours per row here (an extrapolation, not measured), and
-PacGAN's 400,000 longer still. The command for it is
+et al. settings rows (ring8: GAN 1,430 s, 5 seeds, Unrolled-5 2,225 s, 3 seeds,
+Unrolled-10 4,469 s, 5 seeds; grid25: GAN 679 s, 5 seeds, Unrolled-5 1,605 s, 3 seeds;
+load 1 to 3). The others did not (25,000 iterations for VEEGAN's rows, 400,000 for
+PacGAN's): the quick run's Unrolled-5 row took 0.17 to 0.34 s per iteration for 3 seeds
+(load 4 to 10), so 25,000 iterations of 5 seeds would take hours per row here (an
+extrapolation, not measured), and PacGAN's 400,000 longer still. The command for it is
 `python bench/reproduce_tables.py --device cuda` on a GPU (stored as `full-cuda`), or
 without `--device` on a CPU (`full-cpu`). ganmap's labels come from
 `study.labels.label_history` on each seed's history.
@@ -569,9 +569,9 @@ GAP_NOTES = {
         "none (0 of 5 seeds), but not reliably with 5 steps (3 seeds, not 5, fit the CPU "
         "time available: 2,225 s). The paper's fig. 1 unrolls 10 steps (its caption: "
         '"a GAN with 10 unrolling steps"), and with 10 the recovery reproduces: after '
-        "25,000 iterations (full-cpu, 3 seeds, 2,911 s) every seed covers all 8 modes at "
-        "88 +- 3% high quality (85, 91, 89%; its median sample 1.0 to 1.2 std from a "
-        "mode), every seed labeled `converged`, in the setting where the standard GAN "
+        "25,000 iterations (full-cpu, 5 seeds, 4,469 s) every seed covers all 8 modes at "
+        "86.5 +- 3.3% high quality (85, 91, 89, 83, 84%; its median sample 1.0 to 1.4 std "
+        "from a mode), every seed labeled `converged`, in the setting where the standard GAN "
         "covers 0.2. The paper's 7.6 and 35.6% are VEEGAN's 5-step numbers, the nearest "
         "published ones; fig. 1 shows the 10-step generator 'converges to the target "
         "distribution'. On grid25 (full-cpu, 25,000 iterations) the same settings "
