@@ -73,7 +73,8 @@ from study.boundary import (  # noqa: E402
     predict_map,
 )
 from study.config import TrainConfig  # noqa: E402
-from study.labels import LABELS, EarlyStopper, label_history  # noqa: E402
+from study.early_stopping import EarlyStopper  # noqa: E402
+from study.labels import LABELS, label_history  # noqa: E402
 from study.reference import agrees, dirac_config, expected_label  # noqa: E402
 from study.thresholds import EarlyStopping, LabelThresholds  # noqa: E402
 from study.trainer import MemberResult, train  # noqa: E402

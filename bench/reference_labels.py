@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from study.labels import EarlyStopper, label_evidence, label_history
+from study.early_stopping import EarlyStopper
+from study.labels import label_evidence, label_history
 from study.relabel import trial_evidence
 from study.schema import LABELS
 from study.thresholds import LabelThresholds

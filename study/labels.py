@@ -25,7 +25,7 @@ import numpy as np
 from study import signals
 from study.evidence import Evidence
 from study.schema import LABELS  # noqa: F401  (defined once, with the results schema)
-from study.thresholds import EarlyStopping, LabelThresholds
+from study.thresholds import LabelThresholds
 
 PRECEDENCE = ("diverged", "vanishing", "collapsed", "oscillating")
 PROBABILITY_LOSSES = ("minimax", "nonsaturating")
@@ -75,7 +75,7 @@ def label_history(
 
 def label_evidence(e: Evidence, loss: str, t: LabelThresholds, with_confidence=True) -> Label:
     """Label one member from its evidence (a stored history's, or `label_history`'s)."""
-    e = _judged(e, t)
+    e = judged(e, t)
     label = decide(e, loss, t)
     if not with_confidence:
         return label
@@ -84,30 +84,12 @@ def label_evidence(e: Evidence, loss: str, t: LabelThresholds, with_confidence=T
     return replace(label, confidence=round(float(np.mean(agreeing)), 3))
 
 
-def _judged(e: Evidence, t: LabelThresholds) -> Evidence:
+def judged(e: Evidence, t: LabelThresholds) -> Evidence:
     """The evidence on the window its signatures are judged on: a Dirac cycle needs
     points to show, so orbits are judged on a longer window."""
     if e.is_dirac:
         return e.windowed(t.window, max(t.window_share, t.dirac_window_share))
     return e
-
-
-def terminal_failure(e: Evidence, loss: str, t: LabelThresholds, rule: EarlyStopping) -> bool:
-    """Whether the run is in a failure it does not come back from: diverged, vanishing,
-    or a complete collapse that holds still with samples at least `rule.collapse_quality`
-    sharp (a blurry or hopping blob early in a run often spreads out later: measured in
-    docs/label_validation.md). Decides only these signatures: what the early stopper
-    asks at every evaluation, at a fraction of a full labeling's cost."""
-    e = _judged(e, t)
-    if diverged(e, t).holds or vanishing(e, loss, t).holds:
-        return True
-    collapse = collapsed(e, t)  # never holds without modes (the Dirac-GAN)
-    if not (collapse.holds and collapse.kind == "complete"):
-        return False
-    still = e.median("sample_drift") <= t.converged_drift and (
-        not e.has_modes or e.median("mass_shift") <= t.converged_shift
-    )
-    return still and e.median("high_quality") >= rule.collapse_quality
 
 
 def decide(e: Evidence, loss: str, t: LabelThresholds) -> Label:
@@ -420,35 +402,3 @@ def _dirac_orbit(e: Evidence, t: LabelThresholds) -> Finding:
         f"{t.dirac_orbit:g}), theta keeps moving ({moving:.2g})"
     )
     return Finding(holds, reason)
-
-
-class EarlyStopper:
-    """The labeler online: at each evaluation, whether to stop each member.
-
-    A member stops once a terminal failure (diverged, vanishing, complete collapse) has
-    been its label for `patience` consecutive evaluations, and not before
-    `min_stop_fraction` of its budget; `provisional[member]` is then the label it
-    stopped with. Use an instance as the trainer's `should_stop`.
-    """
-
-    def __init__(
-        self,
-        losses: Sequence[str],
-        budgets: Sequence[int],
-        t: LabelThresholds,
-        rule: EarlyStopping | None = None,
-    ):
-        self.losses, self.budgets, self.t = losses, budgets, t
-        self.rule = rule or EarlyStopping()
-        self.streaks: dict[int, int] = {}
-        self.provisional: dict[int, Label] = {}
-
-    def __call__(self, member: int, history: list[dict]) -> bool:
-        e = Evidence.from_history(history, self.t.window, self.t.window_share)
-        terminal = terminal_failure(e, self.losses[member], self.t, self.rule)
-        self.streaks[member] = self.streaks.get(member, 0) + 1 if terminal else 0
-        late_enough = history[-1]["step"] >= self.rule.min_stop_fraction * self.budgets[member]
-        stop = late_enough and self.streaks[member] >= self.rule.patience
-        if stop:
-            self.provisional[member] = label_evidence(e, self.losses[member], self.t, False)
-        return stop

@@ -72,7 +72,8 @@ def command_train(args: argparse.Namespace) -> int:
     values = parse_assignments(args.set)
     if args.seeds is not None and "seed" in values:
         raise BadInput("give seeds either with --seeds or with --set seed=..., not both")
-    from study.labels import EarlyStopper, label_history
+    from study.early_stopping import EarlyStopper
+    from study.labels import label_history
     from study.thresholds import EarlyStopping, LabelThresholds
 
     thresholds, rule = LabelThresholds(), EarlyStopping(enabled=args.early_stop)

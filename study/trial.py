@@ -27,9 +27,10 @@ from ray import tune
 
 from study import checkpoint
 from study.config import TrainConfig
+from study.early_stopping import EarlyStopper
 from study.exits import shorten
 from study.expand import Pack, trial_id
-from study.labels import EarlyStopper, label_history
+from study.labels import label_history
 from study.progress import finished_metrics
 from study.results import CHECKPOINT_FILE, CHECKPOINT_INDEX, ResultsStore, pack_tables
 from study.schema import RunRecord, TrialRecord, score

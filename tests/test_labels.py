@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from study.labels import EarlyStopper, label_history
+from study.early_stopping import EarlyStopper
+from study.labels import label_history
 from study.thresholds import EarlyStopping, LabelThresholds
 
 SAMPLES = 2500
