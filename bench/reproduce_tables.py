@@ -292,16 +292,17 @@ wall time and the machine's load while it ran: `quick` is `--quick` (the two VEE
 rows, 3 seeds, 1,000 steps); `cpu-1000-steps` and `cpu-5000-steps` are `--steps 1000
 --seeds 3` and `--steps 5000 --seeds 3` runs, all on this project's 2-core CPU machine,
 shared with other jobs (load average 4 to 11 on 2 cores, so a run often got a fraction
-of a core). Ten rows ran at their published step count, on this CPU (`full-cpu`,
-25,000 iterations, 5 seeds unless said): the VEEGAN GAN rows (ring8 726 s at load 3 to
-5, grid25 1,081 s at load 4 to 7), the notebook-settings GAN rows (ring8 719 s, grid25
-578 s, load 2 to 3; with the notebook's data 1,162 s, load 1 to 2) and the five Metz
-et al. settings rows (ring8: GAN 1,430 s, 5 seeds, Unrolled-5 2,225 s, 3 seeds,
-Unrolled-10 4,469 s, 5 seeds; grid25: GAN 679 s, 5 seeds, Unrolled-5 1,605 s, 3 seeds;
-load 1 to 3). The others did not (25,000 iterations for VEEGAN's rows, 400,000 for
-PacGAN's): the quick run's Unrolled-5 row took 0.17 to 0.34 s per iteration for 3 seeds
-(load 4 to 10), so 25,000 iterations of 5 seeds would take hours per row here (an
-extrapolation, not measured), and PacGAN's 400,000 longer still. The command for it is
+of a core). Twelve rows ran at their published step count, on this CPU (`full-cpu`,
+25,000 iterations, 5 seeds unless said): the four VEEGAN rows (GAN: ring8 726 s at load
+3 to 5, grid25 1,081 s at load 4 to 7; Unrolled-5: ring8 5,771 s, grid25 5,743 s, side
+by side at load 2), the notebook-settings GAN rows (ring8 719 s, grid25 578 s, load 2 to
+3; with the notebook's data 1,162 s, load 1 to 2) and the five Metz et al. settings rows
+(ring8: GAN 1,430 s, 5 seeds, Unrolled-5 2,225 s, 3 seeds, Unrolled-10 4,469 s, 5 seeds;
+grid25: GAN 679 s, 5 seeds, Unrolled-5 1,605 s, 3 seeds; load 1 to 3). The others did
+not: the notebook-settings Unrolled rows (25,000 iterations) and PacGAN's rows (400,000
+iterations; 300 iterations of the grid rows took 84 ms (GAN) and 113 ms (PacGAN2) per
+iteration for 5 seeds on one core here, so 400,000 would take 9 to 13 hours per row, an
+extrapolation). The command for it is
 `python bench/reproduce_tables.py --device cuda` on a GPU (stored as `full-cuda`), or
 without `--device` on a CPU (`full-cpu`). ganmap's labels come from
 `study.labels.label_history` on each seed's history.
@@ -485,14 +486,14 @@ GAP_NOTES = {
         "keeps the paper's GAN on one mode; TensorFlow 1's and Keras' Adam and the "
         "notebook's two coinciding means remain untested."
     ),
-    "Step counts (every row but ten)": (
-        "only the five GAN rows of VEEGAN's table in VEEGAN's and the notebook's settings "
-        "and the five rows in Metz et al.'s settings ran the published number of iterations "
-        "(Runs table), and the VEEGAN rows' answer changed with length (below). A GAN's "
-        "end state on these mixtures is a snapshot of a moving process (the papers' own "
-        "GAN figures show a collapsed generator hopping between modes), so the high-quality "
-        "share in particular is not comparable until a row has run its 25,000 / 400,000 "
-        "iterations; `--device cuda` on a GPU is the way to close this."
+    "Step counts (every row but twelve)": (
+        "only the four VEEGAN rows in VEEGAN's setting, the GAN rows in the notebook's "
+        "settings and the five rows in Metz et al.'s settings ran the published number of "
+        "iterations (Runs table), and the VEEGAN rows' answer changed with length (below). "
+        "A GAN's end state on these mixtures is a snapshot of a moving process (the "
+        "papers' own GAN figures show a collapsed generator hopping between modes), so the "
+        "high-quality share in particular is not comparable until a row has run its "
+        "25,000 / 400,000 iterations; `--device cuda` on a GPU is the way to close this."
     ),
     "VEEGAN ring8, GAN": (
         "the collapse reproduces early and then goes away, so the row does NOT reproduce "
@@ -510,12 +511,15 @@ GAP_NOTES = {
         "hidden layers at lr_g 1e-3."
     ),
     "VEEGAN ring8, Unrolled": (
-        "every mode is covered (8 against the paper's 7.6) at 1,000 and at 5,000 steps: "
-        "unrolling through D's Adam recovers the modes the plain GAN loses, in the same "
-        "setting. The high-quality share grows with training: 4.5% at 1,000 steps, 66% at "
-        "5,000 (paper: 35.6% at 25,000); ganmap's generator sharpens onto the modes more "
-        "than the paper's did, a gap not explained here (initialization and update order "
-        "differ from the notebook)."
+        "every mode is covered (8 against the paper's 7.6) at 1,000, 5,000 and the "
+        "published 25,000 steps (full-cpu, 5 seeds, every seed `converged`): unrolling "
+        "through D's Adam recovers the modes the plain GAN loses early in the same setting "
+        "(1,000 steps: 8 against 0). At 25,000 steps the plain GAN has found every mode "
+        "too (VEEGAN ring8, GAN, above), so in this setting unrolling changes how fast the "
+        "modes are found, not whether. The high-quality share grows with training: 4.5% at "
+        "1,000 steps, 66% at 5,000, 89 +- 8% at 25,000 (paper: 35.6%); ganmap's generator "
+        "sharpens onto the modes more than the paper's did, a gap not explained here "
+        "(initialization and update order differ from the notebook)."
     ),
     "VEEGAN grid25, GAN": (
         "at 1,000 steps within reach of the paper in both measures (about 3 modes against "
@@ -526,10 +530,14 @@ GAP_NOTES = {
         "the notebook's settings it lasts the whole 25,000 steps (Notebook settings, below)."
     ),
     "VEEGAN grid25, Unrolled": (
-        "about 18 of 25 modes after 1,000 steps and 21 +- 2 after 5,000, approaching the "
-        "paper's 23.6 (VEEGAN gives no spread); the high-quality share rises too (1.5% to "
-        "6.6%, paper 16%). Whether it reaches the published values needs the remaining "
-        "20,000 iterations, which were not run."
+        "about 18 of 25 modes after 1,000 steps, 21 +- 2 after 5,000 and 24.6 +- 0.55 at "
+        "the published 25,000 (full-cpu, 5 seeds: 25, 25, 25, 24, 24; 4 `converged`, 1 "
+        "`unconverged`), against the paper's 23.6 (VEEGAN gives no spread): the mode count "
+        "reproduces. The high-quality share rises with training (1.5% at 1,000 steps, "
+        "6.6% at 5,000, 59 +- 9% at 25,000) past the paper's 16%, as on ring8; and as on "
+        "ring8 the plain GAN in this setting ends with every mode too (25 at 25,000 "
+        "steps), so the unrolled row's advantage here is early (1,000 steps: 17.7 against "
+        "3)."
     ),
     "PacGAN rows": (
         "1,000 of the published 400,000 iterations: a token run, not a reproduction. On "
