@@ -71,11 +71,15 @@ def assert_alone_equals_in_population(extra: dict, rel: float, abs: float) -> No
 
 @pytest.mark.parametrize("extra", SMOOTH, ids=ids)
 def test_member_alone_equals_member_in_population(extra):
-    """Same seed streams, same arithmetic up to the order of float32 sums (~1e-7), and
-    nothing amplifies it: every diagnostic of every evaluation agrees to 1e-5 (measured:
-    at most 7e-7). (Spectral norm with the hinge loss is left out: SN keeps D's outputs
-    near +-1, where the hinge kinks, so a 1e-7 difference can flip a sample's branch.)"""
-    assert_alone_equals_in_population(extra, rel=1e-5, abs=1e-6)
+    """Same seed streams, same arithmetic up to the order of float32 sums (~1e-7): every
+    diagnostic of every evaluation agrees to 2e-3, where another seed or a mixed-up
+    stream differs by O(1). Mostly they agree to 1e-6 (bench/RESULTS.md); the margin is
+    for a pre-activation that the rounding puts on the other side of a (leaky) ReLU's
+    kink: on an AVX-512 Xeon with MKL pinned to its AVX2 kernels, the K=1 and K=3 kernels
+    round apart by 1e-8 and one such flip moved the plain case's member 0 by 4e-4 in 40
+    steps. (Spectral norm with the hinge loss is left out: SN keeps D's outputs near +-1,
+    where the hinge kinks, so flips there are the rule.)"""
+    assert_alone_equals_in_population(extra, rel=2e-3, abs=1e-6)
 
 
 @pytest.mark.parametrize("extra", LINEAR_CRITIC, ids=ids)
