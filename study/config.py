@@ -20,8 +20,8 @@ Regularizer = Literal[
     "none", "gp", "r1", "r2", "weight_clip", "instance_noise", "spectral_norm", "l2"
 ]
 Optimizer = Literal["adam", "sgd"]
-Activation = Literal["relu", "leaky_relu", "tanh"]
-Init = Literal["uniform", "orthogonal"]
+Activation = Literal["relu", "leaky_relu", "tanh", "maxout"]
+Init = Literal["uniform", "orthogonal", "normal"]
 Update = Literal["alternating", "simultaneous"]
 
 # reg_weight when the user gives none: the usual value in each regularizer's paper.
@@ -99,14 +99,23 @@ class TrainConfig(BaseModel):
     d_activation: Activation = Field(
         "leaky_relu", description="D's hidden activation (leaky_relu: slope 0.2)"
     )
+    maxout_pieces: int = Field(
+        5, ge=2, le=16, description="linear pieces per maxout unit (PacGAN's D: 5)"
+    )
+    g_batch_norm: bool = Field(
+        False, description="batch-normalize G's hidden layers before their activation (PacGAN)"
+    )
     d_input_scale: float = Field(
         1.0, gt=0, le=1000, description="D multiplies its input by this (Metz et al. 2016: 0.25)"
     )
     init: Init = Field(
         "uniform",
-        description="weights: uniform (PyTorch nn.Linear) or orthogonal x init_gain, zero biases",
+        description="weights: uniform (PyTorch nn.Linear), orthogonal x init_gain or normal "
+        "N(0, 0.02 x init_gain), zero biases",
     )
-    init_gain: float = Field(1.0, gt=0, le=100, description="scale of orthogonal weights")
+    init_gain: float = Field(
+        1.0, gt=0, le=100, description="scale of orthogonal or normal initial weights"
+    )
     update: Update = Field(
         "alternating",
         description="alternating (D, then G on the new D) or simultaneous (both from one state)",
@@ -147,12 +156,18 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_init_and_update(self) -> TrainConfig:
-        """A gain scales orthogonal weights only; simultaneous updates pair one D and one G
-        update, so there is no D:G ratio to honour."""
-        if self.init_gain != 1.0 and self.init != "orthogonal":
+        """A gain scales orthogonal or normal weights only, pieces belong to maxout units;
+        simultaneous updates pair one D and one G update, so there is no D:G ratio to
+        honour."""
+        if self.init_gain != 1.0 and self.init == "uniform":
             raise ValueError(
-                f"init_gain: {self.init_gain} scales orthogonal weights; set init: orthogonal "
-                f"(got init: {self.init})"
+                f"init_gain: {self.init_gain} scales orthogonal or normal weights; set init: "
+                f"orthogonal or normal (got init: {self.init})"
+            )
+        if self.maxout_pieces != 5 and "maxout" not in (self.g_activation, self.d_activation):
+            raise ValueError(
+                f"maxout_pieces: {self.maxout_pieces} sets maxout units; set g_activation or "
+                f"d_activation to maxout (got {self.g_activation} and {self.d_activation})"
             )
         if self.update == "simultaneous" and (self.d_steps, self.g_steps) != (1, 1):
             raise ValueError(
@@ -176,6 +191,11 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 f"init: {self.init} initializes MLP weights; problem dirac starts from its "
                 "radius, so init must be left at uniform"
+            )
+        if self.g_batch_norm:
+            raise ValueError(
+                "g_batch_norm: true normalizes an MLP generator's hidden layers; problem dirac's "
+                "G is the single number theta, so g_batch_norm must be left at false"
             )
         if self.d_input_scale != 1.0:
             raise ValueError(

@@ -226,14 +226,15 @@ def build_models(config: TrainConfig, problem) -> tuple[StackedMLP, StackedMLP]:
         return StackedMLP((1, 1), bias=False), StackedMLP((1, 1), bias=False)
     g_hidden = (config.g_hidden_dim,) * config.g_hidden_layers
     d_hidden = (config.d_hidden_dim,) * config.d_hidden_layers
-    init = dict(weights_init=config.init, gain=config.init_gain)
+    shared = dict(weights_init=config.init, gain=config.init_gain, pieces=config.maxout_pieces)
     g_sizes = (problem.z_dim, *g_hidden, problem.data_dim)
     generator = StackedMLP(
-        g_sizes, activation=config.g_activation, tanh_output=problem.bounded, **init
-    )
+        g_sizes, activation=config.g_activation, batch_norm=config.g_batch_norm,
+        tanh_output=problem.bounded, **shared,
+    )  # fmt: skip
     d_sizes = (problem.data_dim * config.pac, *d_hidden, 1)  # a pack is one input (PacGAN)
     critic = StackedMLP(
-        d_sizes, activation=config.d_activation, input_scale=config.d_input_scale, **init
+        d_sizes, activation=config.d_activation, input_scale=config.d_input_scale, **shared
     )
     return generator, critic
 

@@ -169,10 +169,13 @@ def member_memory_bytes(values: dict[str, Any]) -> int:
     """A rough float32 estimate of one member's training memory, from its engine keys:
     G's and D's parameters with their gradients and two Adam moments (4 copies), and the
     activations of a batch (or an evaluation) through both networks. Every key named
-    *hidden_dim / *hidden_layers counts (the widest, the deepest)."""
+    *hidden_dim / *hidden_layers counts (the widest, the deepest); a maxout unit as
+    `maxout_pieces` units."""
     widths = [v for k, v in values.items() if k.endswith("hidden_dim") and v is not None]
     depths = [v for k, v in values.items() if k.endswith("hidden_layers") and v is not None]
     width, layers = max(*widths, values["z_dim"], 64), max(depths) + 1
+    if "maxout" in (values.get("g_activation"), values.get("d_activation")):
+        width *= values.get("maxout_pieces", 5)
     parameters = 2 * layers * width * (width + 1)
     batch = max(values["batch_size"] * 2 * (1 + values["unroll_steps"]), values["eval_samples"])
     return 4 * (4 * parameters + 2 * layers * width * batch)

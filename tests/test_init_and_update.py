@@ -69,7 +69,9 @@ def test_simultaneous_update_applies_both_gradients_from_one_state():
 @pytest.mark.parametrize(
     "keys, message",
     [
-        (dict(init_gain=1.4), "init_gain: 1.4 scales orthogonal weights; set init: orthogonal"),
+        (dict(init_gain=1.4), "init_gain: 1.4 scales orthogonal or normal weights; set init"),
+        (dict(maxout_pieces=3), "maxout_pieces: 3 sets maxout units; set g_activation or d_"),
+        (dict(problem="dirac", g_batch_norm=True), "g_batch_norm: true normalizes an MLP gen"),
         (dict(update="simultaneous", d_steps=5), "d_steps and g_steps must be 1"),
         (dict(problem="dirac", init="orthogonal"), "init: orthogonal initializes MLP weights"),
         (dict(update="together"), "'alternating' or 'simultaneous'"),
@@ -87,3 +89,4 @@ def test_ids_of_earlier_studies_do_not_change():
     assert trial_id(old) == "b24ef446d4f1"
     assert trial_id(TrainConfig(init="orthogonal")) != trial_id(TrainConfig())
     assert trial_id(TrainConfig(update="simultaneous")) != trial_id(TrainConfig())
+    assert trial_id(TrainConfig(g_batch_norm=True)) != trial_id(TrainConfig())
