@@ -76,25 +76,17 @@ METZ = dict(
 )  # fmt: skip
 
 # The authors' PacGAN code (fjxmlzn/PacGAN, synthetic_data_experiments/*_GAN&PacGAN):
-# G 4 x 400 ReLU (+ batch norm there), D 3 x 200 (maxout, 5 pieces, there), z 2D,
-# Adam(1e-4, beta1 0.8) for both, 100 packs per batch, 400 epochs of 1,000 batches.
+# G 4 x 400 ReLU, each hidden layer batch-normalized before its ReLU and without bias; D
+# 3 x 200 maxout units of 5 pieces; every weight N(0, 0.02), biases 0; z 2-D standard
+# normal; Adam(1e-4, beta1 0.8) for both; both players' gradients from one state and
+# applied together (ALI's `ali_algorithm`, one GradientDescent over both); 100 packs per
+# batch; the non-saturating G loss; 400 epochs of 1,000 batches.
 PACGAN = dict(
-    g_hidden_dim=400,
-    g_hidden_layers=4,
-    g_activation="relu",
-    d_hidden_dim=200,
-    d_hidden_layers=3,
-    d_activation="leaky_relu",
-    z_dim=2,
-    batch_size=100,
-    optimizer="adam",
-    lr_g=1e-4,
-    lr_d=1e-4,
-    beta1=0.8,
-    beta2=0.999,
-    loss="nonsaturating",
-    steps=400_000,
-)
+    g_hidden_dim=400, g_hidden_layers=4, g_activation="relu", g_batch_norm=True,
+    d_hidden_dim=200, d_hidden_layers=3, d_activation="maxout", maxout_pieces=5,
+    init="normal", z_dim=2, batch_size=100, optimizer="adam", lr_g=1e-4, lr_d=1e-4,
+    beta1=0.8, beta2=0.999, loss="nonsaturating", update="simultaneous", steps=400_000,
+)  # fmt: skip
 PACGAN_RING = dict(radius=1.0, std=0.01)  # their 2D-ring; the 2D-grid is ganmap's grid25
 
 
@@ -300,9 +292,9 @@ by side at load 2), the notebook-settings GAN rows (ring8 719 s, grid25 578 s, l
 (ring8: GAN 1,430 s, 5 seeds, Unrolled-5 2,225 s, 3 seeds, Unrolled-10 4,469 s, 5 seeds;
 grid25: GAN 679 s, 5 seeds, Unrolled-5 1,605 s, 3 seeds; load 1 to 3). The others did
 not: the notebook-settings Unrolled rows (25,000 iterations) and PacGAN's rows (400,000
-iterations; 300 iterations of the grid rows took 84 ms (GAN) and 113 ms (PacGAN2) per
-iteration for 5 seeds on one core here, so 400,000 would take 9 to 13 hours per row, an
-extrapolation). The command for it is
+iterations; 300 iterations of the grid rows in the authors' networks took 219 ms (GAN)
+and 274 ms (PacGAN2) per iteration for 5 seeds on one core here, so 400,000 would take
+24 to 30 hours per row, an extrapolation). The command for it is
 `python bench/reproduce_tables.py --device cuda` on a GPU (stored as `full-cuda`), or
 without `--device` on a CPU (`full-cpu`). ganmap's labels come from
 `study.labels.label_history` on each seed's history.
@@ -359,25 +351,32 @@ update order instead, to show how much the answer depends on them. Data: ganmap'
 ring8 (radius 2, std 0.02, as Metz et al. describe it) and grid25 (spacing 2 on
 [-4, 4]^2, std 0.05, as VEEGAN's code has it).
 
-PacGAN rows: the authors' code (fjxmlzn/PacGAN, synthetic_data_experiments): G 4 hidden
-layers of 400 ReLU, D 3 hidden layers of 200, z 2-D, Adam(1e-4, beta1 0.8) for both, 100
-packs per batch (PacGAN2 concatenates 2 samples per D input and draws 2 x 100 samples per
-step, as the code does), non-saturating G loss, 400 epochs x 1,000 batches = 400,000
-iterations; 2D-ring radius 1, std 0.01; 2D-grid as grid25. The paper averages 10 trials.
+PacGAN rows: the authors' code (fjxmlzn/PacGAN, synthetic_data_experiments, Blocks and
+Theano): G 4 hidden layers of 400 units, each a linear map without bias, batch
+normalization and ReLU (`g_batch_norm: true`); D 3 hidden layers of 200 maxout units of
+5 pieces (`d_activation: maxout`); every weight N(0, 0.02) and every bias 0 (`init:
+normal`); z 2-D standard normal; Blocks' Adam(1e-4, beta1 0.8, beta2 0.999: the usual
+convention) for both; both players' gradients taken from the same state and batch and
+applied together (`update: simultaneous`: ALI's `ali_algorithm`, which the code uses, is
+one GradientDescent over D's and G's parameters); 100 packs per batch (PacGAN2
+concatenates 2 samples per D input and draws 2 x 100 samples per step, as the code
+does); the non-saturating G loss; 400 epochs x 1,000 batches = 400,000 iterations;
+2D-ring radius 1, std 0.01; 2D-grid as grid25. The paper averages 10 trials. Assumed
+or approximated: the code trains on a fixed set of 100,000 points, reshuffled each
+epoch, where ganmap draws fresh points every batch; its G, under PacGAN2, normalizes
+each of its two 100-sample batches on its own statistics, ganmap the 200 together; its
+metrics read G with batch normalization's population statistics (a running average,
+momentum 0.05), ganmap's with the statistics of the 2,500 evaluated samples.
 
-Initialization and update order: the VEEGAN and PacGAN rows use ganmap's defaults,
+Initialization and update order: the VEEGAN rows use ganmap's defaults,
 U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights (PyTorch's nn.Linear) and alternating updates
 (D step, then G step on the new D); the notebook rows use the notebook's orthogonal
 weights (gain 1.4, zero biases) and simultaneous updates (its two train ops in one
-`session.run`).
+`session.run`); the PacGAN rows the authors' code's, above.
 
 Differences ganmap cannot remove (each is explained where it matters below):
 - framework: the notebook is TensorFlow 1 (Keras' Adam for D, TensorFlow's for G);
   ganmap is PyTorch, one Adam implementation for both;
-- PacGAN initializes N(0, 0.02); ganmap has the two schemes above;
-- PacGAN's G has batch normalization after every hidden layer and its D maxout units
-  (5 pieces); ganmap has neither, so its D uses LeakyReLU(0.2), the closest piecewise
-  linear unit it has;
 - the notebook's ring places its 8 means with `linspace(0, 2 pi, 8)`, which puts two of
   them on the same point; ganmap's ring8 has 8 distinct modes, as the papers describe.
 """
@@ -540,14 +539,21 @@ GAP_NOTES = {
         "3)."
     ),
     "PacGAN rows": (
-        "1,000 of the published 400,000 iterations: a token run, not a reproduction. On "
-        "the ring it already leans the paper's way (PacGAN2 about 5 modes against the GAN's "
-        "0.3, same seeds and settings); on the grid both are still near 1 mode. Neither "
-        "generator has reached the modes yet (samples 6 to 70 std from the nearest, "
-        "high-quality share far below the published 91 to 98%), so the "
-        "numbers say nothing about the published values. Two architecture gaps remain even "
-        "at full length: ganmap has no batch normalization (PacGAN's G) and no maxout "
-        "units (PacGAN's D); its D uses LeakyReLU(0.2) instead."
+        "5,000 of the published 400,000 iterations (cpu-5000-steps, 3 seeds, in the "
+        "authors' code's own networks, initialization and simultaneous updates): a token "
+        "run, not a reproduction. On the ring both the GAN and PacGAN2 already cover all 8 "
+        "modes in every seed (paper: 6.3 and 7.9), with 28 to 84% and 44 to 60% high "
+        "quality (paper 98.2% and 95.6%): the GAN's published loss of modes is not visible "
+        "at 1.25% of the training. On the grid neither generator has reached the modes yet "
+        "(samples a median 11 to 18 std from the nearest; 5 to 21 modes for the GAN, 6 to "
+        "14 for PacGAN2, against the paper's 17.3 and 23.8; 1 to 13% high quality), so "
+        "these numbers say nothing about the published values. Cost: with these networks "
+        "(maxout D, batch-normalized G) 300 iterations of 5 seeds took 219 ms (GAN) and "
+        "274 ms (PacGAN2) per iteration on one core of this CPU, so the published 400,000 "
+        "would take about 24 and 30 hours per row here (an extrapolation); "
+        "`--device cuda` on a GPU is the way to run them. An earlier 1,000-iteration run "
+        "with ganmap's default initialization, alternating updates and LeakyReLU units "
+        "in place of maxout and batch normalization was replaced by this one."
     ),
     "Metz et al. settings": (
         "the Unrolled GAN paper's own 2D setting (app. A), which VEEGAN's GAN row goes "
