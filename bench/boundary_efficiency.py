@@ -18,12 +18,15 @@ CPU) and the labeler (`label_of`): on dirac one population per round and panel, 
 ring8 once for the whole dense grid (below).
 
 --problem dirac: the Dirac-GAN (plain SGD, lr_g = lr_d, 1,500 updates), truth from the
-linear-stability reference (study/reference.py). `borderline` reference cells (the
-reference gives no answer: the distance shrinks or grows by less than its thresholds
-within the budget) are left out of the score; how many are printed. At the end the
-rest of each dense grid is trained too: its labels are the map a perfect search would
-find, so the script also prints how far the labeler itself agrees with the reference,
-and every method's accuracy against that map (which isolates the search).
+linear-stability reference (study/reference.py), three times: with every run at seed 0,
+1 and 2 (start direction, instance noise; `--workers` seeds at once), each method scored
+on each and the three pooled, as random search's repeats are; a table shows each seed
+alone. `borderline` reference cells (the reference gives no answer: the distance
+shrinks or grows by less than its thresholds within the budget) are left out of the
+score; how many are printed. At the end the rest of each dense grid is trained too:
+its labels are the map a perfect search would find, so the script also prints how far
+the labeler itself agrees with the reference, and every method's accuracy against that
+map (which isolates the search).
 
 --problem ring8: truth = the labels of a 17 x 17 (lr_g, lr_d) log grid (2.5e-4 to 8e-3 on
 both axes: D 32x slower to 32x faster than G) per loss for two losses (non-saturating,
@@ -51,7 +54,8 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 
 import matplotlib
 
@@ -84,18 +88,24 @@ from study.trainer import MemberResult, train  # noqa: E402
 FRACTIONS = {"dirac": (0.05, 0.10, 0.15, 0.20, 0.25), "ring8": (0.10, 0.15, 0.20, 0.25, 0.35, 0.50)}
 COARSE, PER_ROUND = 5, 24
 TARGET_FRACTION = 0.25  # the issue's target: >= 95% of the cells with at most 25% of them
+# Dirac runs at these seeds (start direction, instance noise), each seed a repetition of
+# the whole benchmark with one run per point; accuracies pool the three, as random
+# search's repeats are pooled.
+DIRAC_SEEDS = (0, 1, 2)
 METHODS = ("adaptive", "grid", "random")
 EXTRA_COLOURS = {"borderline": "#BBBBBB", "not_converged": "#777777"}  # reference only
 
 
 @dataclass(frozen=True)
 class Panel:
-    """One map: a loss and a regularizer over (lr, reg_weight), both log axes."""
+    """One map: a loss and a regularizer over (lr, reg_weight), both log axes; `seed` draws
+    the Dirac-GAN's start direction and its instance noise (one seed per run)."""
 
     loss: str
     regularizer: str
     lr: tuple[float, float]
     weight: tuple[float, float]
+    seed: int = 0
 
     @property
     def name(self) -> str:
@@ -105,9 +115,9 @@ class Panel:
     def axes(self) -> list[NumericAxis]:
         return [NumericAxis("lr", *self.lr), NumericAxis("reg_weight", *self.weight)]
 
-    def config(self, point: dict, seed: int = 0) -> TrainConfig:
+    def config(self, point: dict) -> TrainConfig:
         return dirac_config(
-            self.loss, self.regularizer, point["lr"], point["reg_weight"], seed=seed
+            self.loss, self.regularizer, point["lr"], point["reg_weight"], seed=self.seed
         )
 
 
@@ -360,10 +370,11 @@ def plot_curves(ax, records: list[dict], dense: Dense | None, final: dict) -> No
         curve = [(n, dense.accuracy(p, dense.map)) for n, p in final[panel][1]]
         x = [n / len(dense.points) for n, _ in curve]
         y = [a["right"] / a["scored"] for _, a in curve]
-        ax.plot(x, y, color="C0", alpha=0.35, linewidth=1, label="adaptive, per round")
+        ax.plot(x, y, color="C0", alpha=0.35, linewidth=1,
+                label=f"adaptive, per round{seed_note(dense)}")  # fmt: skip
         ceiling = dense.accuracy(dense.map, dense.map)
         ax.axhline(ceiling["right"] / ceiling["scored"], color="black", linewidth=0.8,
-                   linestyle=":", label="labeler on every cell")  # fmt: skip
+                   linestyle=":", label=f"labeler on every cell{seed_note(dense)}")  # fmt: skip
     ax.axhline(0.95, color="grey", linewidth=0.8, linestyle="--", label="target 95%")
     lowest = min(min(line.get_ydata(), default=1.0) for line in ax.get_lines())
     ax.set(title=panel or "all panels pooled", xlabel="configurations / dense grid",
@@ -375,7 +386,8 @@ def plot_adaptive_map(ax, dense: Dense, observations: list[Observation]) -> None
     """The adaptive map at the largest budget, its trained points, its wrong cells."""
     predicted = dense.predict(observations)
     points = len(observations) // dense.seeds
-    draw_map(ax, dense, predicted, f"{dense.panel.name}: adaptive, {points} points")
+    title = f"{dense.panel.name}: adaptive, {points} points"
+    draw_map(ax, dense, predicted, title + seed_note(dense).replace(", ", "\n"))
     x, y = (axis.name for axis in dense.panel.axes)
     xy = np.log10([[p[x], p[y]] for p, _ in observations])
     ax.scatter(xy[:, 0], xy[:, 1], s=4, color="black")
@@ -383,6 +395,11 @@ def plot_adaptive_map(ax, dense: Dense, observations: list[Observation]) -> None
     xy = np.log10([[p[x], p[y]] for p, w in zip(dense.points, wrong) if w])
     if len(xy):
         ax.scatter(xy[:, 0], xy[:, 1], s=14, marker="x", color="white")
+
+
+def seed_note(dense: Dense) -> str:
+    """ ", seed N" where a figure shows one of several seeds' runs (Dirac), else ""."""
+    return f", seed {dense.panel.seed}" if isinstance(dense.panel, Panel) else ""
 
 
 def plot(denses: Sequence[Dense], records: list[dict], final: dict, path: str) -> None:
@@ -482,20 +499,48 @@ def evaluate(dense: Dense, problem: str, repeats: int) -> tuple[list[dict], tupl
     return rows, (observations, rounds), on_demand
 
 
-def dirac_panels(size: int, repeats: int) -> tuple[list[Dense], list[dict], dict]:
+def dirac_seed(seed: int, size: int, repeats: int) -> tuple[list[Dense], list[dict], dict]:
+    """Every Dirac panel with runs of one seed: its dense grids, scored records, and the
+    adaptive search's runs and rounds at the largest budget."""
+    torch.set_num_threads(1)
     denses, records, final = [], [], {}
     for panel in DIRAC_PANELS:
-        dense = Dense(panel, size)
+        dense = Dense(replace(panel, seed=seed), size)
         rows, final[panel.name], on_demand = evaluate(dense, "dirac", repeats)
         denses.append(dense)
-        records += rows
+        records += [dict(row, seed=seed) for row in rows]
         agree = dense.accuracy(dense.map, dense.map)
-        print(f"{panel.name}: {len(dense.points)} cells, "
+        print(f"seed {seed}, {panel.name}: {len(dense.points)} cells, "
               f"{int((dense.truth == 'borderline').sum())} borderline (not scored); the methods "
               f"trained {on_demand} distinct cells; with all trained ({dense.train_seconds:.0f} s)"
               f" the labeler agrees with the reference on {agree['right']}/{agree['scored']} = "
               f"{agree['right'] / agree['scored']:.1%}", flush=True)  # fmt: skip
     return denses, records, final
+
+
+def dirac_panels(size: int, repeats: int, workers: int) -> tuple[list[Dense], list[dict], dict]:
+    """Every panel at every seed of DIRAC_SEEDS (the seeds in `workers` processes):
+    records of all seeds, the dense grids and final runs of the first seed (drawn)."""
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        runs = list(pool.map(dirac_seed, DIRAC_SEEDS, [size] * len(DIRAC_SEEDS),
+                             [repeats] * len(DIRAC_SEEDS)))  # fmt: skip
+    records = [record for _, rows, _ in runs for record in rows]
+    return runs[0][0], records, runs[0][2]
+
+
+def seed_table(records: list[dict]) -> list[str]:
+    """Markdown rows: per seed, all panels pooled, adaptive / grid / random per budget."""
+    fractions = budget_fractions(records)
+    lines = ["| seed | " + " | ".join(f"{f:.0%}" for f in fractions) + " |",
+             "| --- |" + " ---: |" * len(fractions)]  # fmt: skip
+    for seed in sorted({record["seed"] for record in records}):
+        mine = [record for record in records if record["seed"] == seed]
+        cells = []
+        for fraction in fractions:
+            a, g, r = (pooled(select(mine, m, fraction, None), "reference")[0] for m in METHODS)
+            cells.append(f"{a:.1%} / {g:.1%} / {r:.1%}" + ("" if a > max(g, r) else " NO"))
+        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def neighbour_counts(dense: Dense) -> tuple[int, int]:
@@ -556,6 +601,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--repeats", type=int, default=3, help="random-search repeats")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (tiny ops: 1)")
+    parser.add_argument("--workers", type=int, default=2, help="dirac: seeds trained at once")
     parser.add_argument("--figure", default=None, help="default bench/boundary_PROBLEM.png")
     parser.add_argument("--retrain", action="store_true", help="ring8: train the reference again")
     parser.add_argument(
@@ -570,7 +616,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     if args.problem == "dirac":
-        denses, records, final = dirac_panels(size, args.repeats)
+        denses, records, final = dirac_panels(size, args.repeats, args.workers)
     else:
         denses, records, final = ring8_panels(size, args.repeats, args.retrain)
     panels = [None, *(d.panel.name for d in denses)]
@@ -580,6 +626,8 @@ def main() -> None:
     if args.problem == "dirac":  # on ring8 the reference is the labeler's map
         print("\nMap accuracy against the labeler's map of the whole dense grid:")
         print("\n".join(table(records, panels, "dense map")))
+        print("\nEach seed alone, all panels pooled (adaptive / grid / random; NO: not ahead):")
+        print("\n".join(seed_table(records)))
     plot(denses, records, final, figure)
     if args.oracle and args.problem == "ring8":
         for dense in denses:
