@@ -289,8 +289,8 @@ of a core). Twelve rows ran at their published step count, on this CPU (`full-cp
 3 to 5, grid25 1,081 s at load 4 to 7; Unrolled-5: ring8 5,771 s, grid25 5,743 s, side
 by side at load 2), the notebook-settings GAN rows (ring8 719 s, grid25 578 s, load 2 to
 3; with the notebook's data 1,162 s, load 1 to 2) and the five Metz et al. settings rows
-(ring8: GAN 1,430 s, 5 seeds, Unrolled-5 2,225 s, 3 seeds, Unrolled-10 4,469 s, 5 seeds;
-grid25: GAN 679 s, 5 seeds, Unrolled-5 1,605 s, 3 seeds; load 1 to 3). The others did
+(ring8: GAN 1,430 s, 5 seeds, Unrolled-5 3,010 s, 5 seeds, Unrolled-10 4,469 s, 5 seeds;
+grid25: GAN 679 s, 5 seeds, Unrolled-5 3,019 s, 5 seeds; load 1 to 4). The others did
 not: the notebook-settings Unrolled rows (25,000 iterations) and PacGAN's rows (400,000
 iterations; 300 iterations of the grid rows in the authors' networks took 219 ms (GAN)
 and 274 ms (PacGAN2) per iteration for 5 seeds on one core here, so 400,000 would take
@@ -574,14 +574,14 @@ GAP_NOTES = {
         "explained here. Counting one ganmap iteration (a D and a G update) as "
         'two of the paper\'s steps ("one step consists of either G or D updating") the '
         "run is 50,000 of them, twice fig. 1's length. "
-        "Unrolling D's Adam for 5 steps in this setting (full-cpu, 3 seeds, 25,000 "
-        "iterations) recovers every mode in one seed of three: 8 modes at 79% high "
-        "quality, labeled `converged`, its median sample 1.4 std from a mode; the other "
-        "two stay one wide blob (0 and 1 modes, `collapsed`), so the row's mean is 3 +- "
-        "4.4 modes against the paper's 7.6. At 5,000 iterations the same seeds cover 1, "
-        "1 and 5 modes. So unrolling does recover modes where the standard GAN covers "
-        "none (0 of 5 seeds), but not reliably with 5 steps (3 seeds, not 5, fit the CPU "
-        "time available: 2,225 s). The paper's fig. 1 unrolls 10 steps (its caption: "
+        "Unrolling D's Adam for 5 steps in this setting (full-cpu, 5 seeds, 25,000 "
+        "iterations) recovers every mode in two seeds of five: 8 modes at 77% and 89% high "
+        "quality, labeled `converged`, their median sample 1.9 and 0.9 std from a mode; the "
+        "other three stay one wide blob (0, 1 and 1 modes, `collapsed`), so the row's mean "
+        "is 3.6 +- 4.0 modes at 33 +- 45% high quality against the paper's 7.6 and 35.6%. "
+        "At 5,000 iterations (cpu-5000-steps) seeds 0 to 2 covered 1, 1 and 5 modes. So "
+        "unrolling does recover modes where the standard GAN covers none (0 of 5 seeds), "
+        "but not reliably with 5 steps. The paper's fig. 1 unrolls 10 steps (its caption: "
         '"a GAN with 10 unrolling steps"), and with 10 the recovery reproduces: after '
         "25,000 iterations (full-cpu, 5 seeds, 4,469 s) every seed covers all 8 modes at "
         "86.5 +- 3.3% high quality (85, 91, 89, 83, 84%; its median sample 1.0 to 1.4 std "
@@ -592,10 +592,10 @@ GAP_NOTES = {
         "reproduce both halves of the table: the standard GAN covers 6.8 +- 2.9 of 25 "
         "modes (5 seeds: 3, 5, 7, 9, 10; paper 3.3) at 1.5 +- 0.5% high quality (paper "
         "0.5%), labeled `collapsed` (4 seeds) and `oscillating` (1); Unrolled-5 covers "
-        "20 +- 1 (3 seeds: 19, 20, 21; paper 23.6) at 6.3 +- 2.8% (paper 16%), every seed "
-        "above every GAN seed, all three `unconverged` (their samples a median 10 to 14 std "
-        "from the nearest mode, still spreading between the modes). The GAN's mode count "
-        "is about twice the paper's (VEEGAN gives no spread to compare with)."
+        "20 +- 2.2 (5 seeds: 23, 19, 20, 21, 17; paper 23.6) at 9.9 +- 5.1% (paper 16%), "
+        "every seed above every GAN seed, all five `unconverged` (their samples a median "
+        "10 to 14 std from the nearest mode, still spreading between the modes). The GAN's "
+        "mode count is about twice the paper's (VEEGAN gives no spread to compare with)."
     ),
     "Notebook settings": (
         "every setting of the Unrolled-GAN notebook that ganmap can express: tanh units, "
