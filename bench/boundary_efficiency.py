@@ -93,7 +93,12 @@ TARGET_FRACTION = 0.25  # the issue's target: >= 95% of the cells with at most 2
 # search's repeats are pooled.
 DIRAC_SEEDS = (0, 1, 2)
 METHODS = ("adaptive", "grid", "random")
-EXTRA_COLOURS = {"borderline": "#BBBBBB", "not_converged": "#777777"}  # reference only
+# Reference-only answers, with their legend names: borderline cells are left blank.
+EXTRA_COLOURS = {"borderline": "#FFFFFF", "not_converged": "#777777"}
+EXTRA_NAMES = {
+    "borderline": "borderline (not scored)",
+    "not_converged": "not converged (any other label)",
+}
 
 
 @dataclass(frozen=True)
@@ -344,7 +349,7 @@ def table(records: list[dict], panels: Sequence[str | None], against: str) -> li
 
 
 def draw_map(ax, dense: Dense, labels: np.ndarray, title: str) -> None:
-    """A label map over the dense grid (borderline reference cells grey)."""
+    """A label map over the dense grid (borderline reference cells blank)."""
     colours = {**{n: LABEL_COLOURS[n] for n in LABELS}, **EXTRA_COLOURS}
     codes = np.array([list(colours).index(label) for label in labels])
     low = [np.log10(a.low) for a in dense.panel.axes]
@@ -386,8 +391,8 @@ def plot_adaptive_map(ax, dense: Dense, observations: list[Observation]) -> None
     """The adaptive map at the largest budget, its trained points, its wrong cells."""
     predicted = dense.predict(observations)
     points = len(observations) // dense.seeds
-    title = f"{dense.panel.name}: adaptive, {points} points"
-    draw_map(ax, dense, predicted, title + seed_note(dense).replace(", ", "\n"))
+    title = f"{dense.panel.name}: adaptive\n{points} points{seed_note(dense)}"
+    draw_map(ax, dense, predicted, title)
     x, y = (axis.name for axis in dense.panel.axes)
     xy = np.log10([[p[x], p[y]] for p, _ in observations])
     ax.scatter(xy[:, 0], xy[:, 1], s=4, color="black")
@@ -414,9 +419,12 @@ def plot(denses: Sequence[Dense], records: list[dict], final: dict, path: str) -
     for row in (1, 2):
         axes[row, 0].axis("off")
     colours = {n: LABEL_COLOURS[n] for n in LABELS}
-    if any((dense.truth == "borderline").any() for dense in denses):
-        colours["borderline (not scored)"] = EXTRA_COLOURS["borderline"]
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
+    for answer, colour in EXTRA_COLOURS.items():
+        if any((dense.truth == answer).any() for dense in denses):
+            colours[EXTRA_NAMES[answer]] = colour
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="#999999") for c in colours.values()
+    ]
     axes[1, 0].legend(handles, list(colours), loc="center", title="labels")
     marks = [
         plt.Line2D([], [], marker=".", color="black", linestyle="", label="trained (adaptive)"),
