@@ -292,11 +292,10 @@ by side at load 2), the notebook-settings GAN rows (ring8 719 s, grid25 578 s, l
 (ring8: GAN 1,430 s, 5 seeds, Unrolled-5 3,010 s, 5 seeds, Unrolled-10 4,469 s, 5 seeds;
 grid25: GAN 679 s, 5 seeds, Unrolled-5 3,019 s, 5 seeds; load 1 to 4) and, with 3
 seeds, the notebook-settings Unrolled rows (ring8 4,276 s, grid25 4,368 s, side by side
-at load 2). The others did
-not: PacGAN's rows (400,000
-iterations; 300 iterations of the grid rows in the authors' networks took 219 ms (GAN)
-and 274 ms (PacGAN2) per iteration for 5 seeds on one core here, so 400,000 would take
-24 to 30 hours per row, an extrapolation). The command for it is
+at load 2). The others did not: PacGAN's rows (400,000 iterations; 300 iterations of
+the grid rows in the authors' networks took 219 ms (GAN) and 274 ms (PacGAN2) per
+iteration for 5 seeds on one core here, so 400,000 would take 24 to 30 hours per row,
+an extrapolation). The command for it is
 `python bench/reproduce_tables.py --device cuda` on a GPU (stored as `full-cuda`), or
 without `--device` on a CPU (`full-cpu`). ganmap's labels come from
 `study.labels.label_history` on each seed's history.
@@ -490,10 +489,10 @@ GAP_NOTES = {
     "Step counts (every row but fourteen)": (
         "only the four VEEGAN rows in VEEGAN's setting, the notebook-settings rows (the "
         "Unrolled ones with 3 seeds) and the five rows in Metz et al.'s settings ran the "
-        "published number of "
-        "iterations (Runs table), and the VEEGAN rows' answer changed with length (below). "
-        "A GAN's end state on these mixtures is a snapshot of a moving process (the "
-        "papers' own GAN figures show a collapsed generator hopping between modes), so the "
+        "published number of iterations (Runs table), and the VEEGAN rows' answer changed "
+        "with length (below). A GAN's end state on these mixtures is a snapshot of a "
+        "moving process (the papers' own GAN figures show a collapsed generator hopping "
+        "between modes), so the "
         "high-quality share in particular is not comparable until a row has run its "
         "25,000 / 400,000 iterations; `--device cuda` on a GPU is the way to close this."
     ),
@@ -623,8 +622,8 @@ GAP_NOTES = {
         "(full-cpu, 3 seeds, about 4,300 s each row side by side): on ring8 Unrolled-5 "
         "covers all 8 modes at 90 +- 1.1% high quality (paper 35.6%), every seed "
         "`converged`; on grid25 it covers 20.7 +- 3.8 of 25 (25, 18, 19; paper 23.6) at "
-        "4.7 +- 4.4% (paper 16%), every seed `unconverged` and above the GAN's 10.4 +- 3.1 "
-        "(5 seeds) in the same setting."
+        "4.7 +- 4.4% (paper 16%), every seed `unconverged` and above every seed of the GAN "
+        "in the same setting (10.4 +- 3.1; seeds 0 to 2: 11, 11, 5)."
     ),
 }
 
