@@ -23,6 +23,7 @@ Optimizer = Literal["adam", "sgd"]
 Activation = Literal["relu", "leaky_relu", "tanh", "maxout"]
 Init = Literal["uniform", "orthogonal", "normal"]
 Update = Literal["alternating", "simultaneous"]
+RingLayout = Literal["even", "notebook"]
 
 # reg_weight when the user gives none: the usual value in each regularizer's paper.
 DEFAULT_REG_WEIGHT: dict[str, float] = {
@@ -55,6 +56,11 @@ class TrainConfig(BaseModel):
     )
     std: float | None = Field(
         None, gt=0, le=1000, description="mixture component std (0.02 / 0.05)"
+    )
+    ring_layout: RingLayout = Field(
+        "even",
+        description="ring8 means: even (8 distinct) or notebook (the Unrolled GAN notebook's "
+        "linspace(0, 2 pi, 8): 7 distinct, the first drawn twice as often)",
     )
     loss: Loss = Field("nonsaturating", description="adversarial loss pair")
     regularizer: Regularizer = Field("none", description="discriminator regularizer")
@@ -174,6 +180,16 @@ class TrainConfig(BaseModel):
                 "update: simultaneous takes one D and one G update from the same state; "
                 f"d_steps and g_steps must be 1 (got d_steps {self.d_steps}, "
                 f"g_steps {self.g_steps})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_ring_layout(self) -> TrainConfig:
+        """Only ring8 has a ring to lay out."""
+        if self.ring_layout != "even" and self.problem != "ring8":
+            raise ValueError(
+                f"ring_layout: {self.ring_layout} places ring8's means; problem {self.problem} "
+                "allows only ring_layout even"
             )
         return self
 

@@ -22,7 +22,9 @@ from study.spec import CPU_PACK, GPU_PACK, Domain, StudySpec
 
 # Engine keys added after schema version 4, left out of the id while they hold their
 # default (the behaviour before they existed), so earlier studies keep their ids and resume.
-LATER_KEYS = ("init", "init_gain", "update", "d_input_scale", "maxout_pieces", "g_batch_norm")
+LATER_KEYS = (
+    "init", "init_gain", "update", "d_input_scale", "maxout_pieces", "g_batch_norm", "ring_layout"
+)  # fmt: skip
 
 
 def trial_id(config: TrainConfig) -> str:

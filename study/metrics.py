@@ -19,18 +19,22 @@ COUNTS, COUNTS_HQ = HISTOGRAMS
 HELD_SHARE = 0.2  # a mode is held with >= this share of the samples the data would put there
 
 
-def mixture_mode_metrics(samples: Tensor, modes: Tensor, std: float) -> dict[str, Tensor]:
+def mixture_mode_metrics(
+    samples: Tensor, modes: Tensor, std: float, weights: Tensor | None = None
+) -> dict[str, Tensor]:
     """Mode histograms, high-quality fraction, modes covered and KL for a Gaussian mixture.
 
     Follows VEEGAN (Srivastava et al. 2017, sec. 5.1) and PacGAN (Lin et al. 2018,
     sec. 5): every sample belongs to its nearest mode, and is high quality when it lies
     within 3 std of it; `modes_covered` and `mode_kl` are the papers' (a mode is covered
     by one high-quality sample; KL of the high-quality histogram against uniform).
+    `weights` [M] are the modes' shares of the data (default equal).
     """
     distances = torch.cdist(samples, modes.expand(samples.shape[0], -1, -1))  # [K, N, M]
     nearest_distance, nearest_mode = distances.nan_to_num(math.inf).min(dim=-1)
     is_high_quality = nearest_distance <= 3.0 * std
-    weights = torch.full((modes.shape[0],), 1.0 / modes.shape[0], device=modes.device)
+    if weights is None:
+        weights = torch.full((modes.shape[0],), 1.0 / modes.shape[0], device=modes.device)
     return mode_evidence(nearest_mode, is_high_quality, weights)
 
 

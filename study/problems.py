@@ -1,6 +1,7 @@
 """Data problems: a real-data sampler, a latent sampler and an evaluator that knows the modes.
 
-- ring8: 8 Gaussians on a circle of radius 2, std 0.02 (Metz et al. 2016, Unrolled GAN).
+- ring8: 8 Gaussians on a circle of radius 2, std 0.02 (Metz et al. 2016, Unrolled GAN);
+  `ring_layout: notebook` places them as the Unrolled GAN notebook does (see `ring`).
 - grid25: 5x5 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (VEEGAN; PacGAN).
 - dirac: the Dirac-GAN (Mescheder et al. 2018): data is a point mass at 0,
   G(z) = theta, D(x) = psi * x; the equilibrium is theta = psi = 0.
@@ -26,7 +27,12 @@ EVAL_CONFIDENCE = 0.9  # digits: classifier confidence for a high-quality sample
 
 @dataclass
 class GaussianMixture:
-    """Equal-weight isotropic Gaussian mixture in 2D; its components are the modes."""
+    """Isotropic Gaussian mixture in 2D; its distinct means are the modes.
+
+    Real data picks one of `components` uniformly (indices into `modes`; default one per
+    mode), so a mode listed twice is drawn twice as often and weighs twice as much in the
+    mode metrics: the Unrolled GAN notebook's ring, whose first and last means coincide.
+    """
 
     name: str
     modes: Tensor  # [M, 2]
@@ -35,16 +41,28 @@ class GaussianMixture:
     data_dim: int = 2
     bounded: bool = False
     linear_models: bool = False
+    components: Tensor | None = None  # [C] mode of each equally likely component
+
+    def __post_init__(self) -> None:
+        if self.components is None:
+            self.components = torch.arange(len(self.modes), device=self.modes.device)
+
+    @property
+    def weights(self) -> Tensor:
+        """Each mode's share of the data [M]."""
+        counts = torch.bincount(self.components, minlength=len(self.modes))
+        return counts.float() / len(self.components)
 
     @property
     def scale(self) -> float:
         """RMS norm of the data, the unit of sample drift."""
-        return float(self.modes.pow(2).sum(dim=1).mean().sqrt())
+        return float((self.weights * self.modes.pow(2).sum(dim=1)).sum().sqrt())
 
     def sample_real(self, n: int, generator: torch.Generator) -> Tensor:
-        index = torch.randint(len(self.modes), (n,), generator=generator, device=self.modes.device)
-        noise = torch.randn(n, 2, generator=generator, device=self.modes.device)
-        return self.modes[index] + self.std * noise
+        device = self.modes.device
+        pick = torch.randint(len(self.components), (n,), generator=generator, device=device)
+        noise = torch.randn(n, 2, generator=generator, device=device)
+        return self.modes[self.components[pick]] + self.std * noise
 
     def sample_latent(self, n: int, generator: torch.Generator) -> Tensor:
         return torch.randn(n, self.z_dim, generator=generator, device=self.modes.device)
@@ -55,10 +73,10 @@ class GaussianMixture:
         distance, within one mode that of two N(0, std^2 I) points, std * sqrt(pi)."""
         distances = torch.cdist(self.modes, self.modes)
         distances.fill_diagonal_(self.std * math.sqrt(math.pi))
-        return float(distances.mean())
+        return float(self.weights @ distances @ self.weights)
 
     def evaluate(self, fake: Tensor, critic: Critic) -> dict[str, Tensor]:
-        scores = metrics.mixture_mode_metrics(fake, self.modes, self.std)
+        scores = metrics.mixture_mode_metrics(fake, self.modes, self.std, self.weights)
         scores["diversity"] = metrics.diversity(fake, self.spread)
         return scores
 
@@ -147,9 +165,7 @@ def make_problem(config: TrainConfig, device: torch.device):
     """The problem a config names, with its radius/std overrides, on `device`."""
     radius, std = geometry(config)
     if config.problem == "ring8":
-        angles = torch.arange(8, dtype=torch.float32) * (2 * math.pi / 8)
-        modes = radius * torch.stack([angles.cos(), angles.sin()], dim=1)
-        return GaussianMixture("ring8", modes.to(device), std, config.z_dim)
+        return ring(config.ring_layout, radius, std, config.z_dim, device)
     if config.problem == "grid25":
         axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0]) * radius
         modes = torch.cartesian_prod(axis, axis)
@@ -157,3 +173,18 @@ def make_problem(config: TrainConfig, device: torch.device):
     if config.problem == "dirac":
         return Dirac(device, radius)
     return Digits(load_digits_data(device), config.z_dim)
+
+
+def ring(layout: str, radius: float, std: float, z_dim: int, device: torch.device):
+    """ring8's mixture. even: 8 means at multiples of 2 pi / 8 (Metz et al. 2016).
+    notebook: the Unrolled GAN notebook's `sample_mog` (poolio/unrolled_gan), means at
+    (r sin t, r cos t) for t in linspace(0, 2 pi, 8), whose first and last coincide: 7
+    distinct modes, the one at (0, r) drawn with probability 2/8."""
+    if layout == "even":
+        angles = torch.arange(8, dtype=torch.float32) * (2 * math.pi / 8)
+        modes = radius * torch.stack([angles.cos(), angles.sin()], dim=1)
+        return GaussianMixture("ring8", modes.to(device), std, z_dim)
+    angles = torch.arange(7, dtype=torch.float32) * (2 * math.pi / 7)
+    modes = radius * torch.stack([angles.sin(), angles.cos()], dim=1).to(device)
+    components = torch.tensor([0, 1, 2, 3, 4, 5, 6, 0], device=device)
+    return GaussianMixture("ring8", modes, std, z_dim, components=components)

@@ -32,7 +32,7 @@ from study.config import TrainConfig
 if TYPE_CHECKING:
     from study.labels import Label  # labels.py imports LABELS from here
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 TABLES = ("trials", "history", "samples")
 
 LABELS = ("converged", "oscillating", "collapsed", "vanishing", "diverged", "unconverged")
@@ -44,7 +44,8 @@ DIAGNOSTICS = (
     "dist_equilibrium", "sample_drift",
 )  # fmt: skip
 # Per-evaluation counts of generated samples by nearest mode (all / high-quality ones);
-# one entry per mode (ring8 8, grid25 25, digits 10 classes), null for dirac.
+# one entry per mode (ring8 8, or 7 laid out as the notebook; grid25 25, digits 10
+# classes), null for dirac.
 MODE_COUNTS = ("mode_counts", "mode_counts_hq")
 
 CATEGORY = pa.dictionary(pa.int32(), pa.string())

@@ -39,6 +39,8 @@ def test_weightless_regularizers_record_zero():
         ({"lr_g": -1e-3}, "lr_g", "greater than 0"),
         ({"optimizer": "rmsprop"}, "optimizer", "'adam'"),
         ({"lr_dd": 1e-3}, "lr_dd", "did you mean 'lr_d'"),
+        ({"ring_layout": "linspace"}, "ring_layout", "'notebook'"),
+        ({"problem": "grid25", "ring_layout": "notebook"}, "ring_layout", "ring_layout even"),
     ],
 )
 def test_bad_values_name_the_key_and_the_allowed_values(values, key, allowed):

@@ -68,6 +68,25 @@ def test_grid25_has_25_modes_at_the_published_positions():
     assert sorted(set(problem.modes[:, 0].tolist())) == [-4.0, -2.0, 0.0, 2.0, 4.0]
 
 
+def test_notebook_ring_has_seven_modes_one_drawn_twice_as_often():
+    config = TrainConfig(problem="ring8", radius=1.0, std=0.01, ring_layout="notebook")
+    problem = make_problem(config, CPU)
+    # The notebook's means: (sin t, cos t) for t in linspace(0, 2 pi, 8); t = 0 and 2 pi meet.
+    angles = torch.linspace(0, 2 * math.pi, 8)
+    notebook_means = torch.stack([angles.sin(), angles.cos()], dim=1)
+    assert problem.modes.shape == (7, 2)
+    assert torch.allclose(problem.modes, notebook_means[:7], atol=1e-6)
+    assert torch.allclose(notebook_means[7], problem.modes[0], atol=1e-6)
+    real = problem.sample_real(40_000, torch.Generator().manual_seed(0)).unsqueeze(0)
+    scores = problem.evaluate(real, critic=None)
+    # Real data covers all 7 modes, a quarter of it on (0, 1), and matches the weights.
+    share = scores["mode_counts"][0] / 40_000
+    assert scores["modes_covered"].item() == 7
+    assert share[0].item() == pytest.approx(0.25, abs=0.01)
+    assert share[1:].tolist() == pytest.approx([0.125] * 6, abs=0.01)
+    assert scores["mass_kl"].item() == pytest.approx(0.0, abs=0.002)
+
+
 def test_generator_pinned_to_one_mode_is_measured_as_covering_one():
     config = TrainConfig(problem="ring8", hidden_dim=16, hidden_layers=1, eval_samples=500)
     problem = make_problem(config, CPU)
