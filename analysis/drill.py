@@ -98,8 +98,14 @@ def stored_trial(location: str, trial_id: str) -> StoredTrial:
     store = tables.stores[0]
     spec = yaml.safe_load(store.read_bytes(SPEC_FILE)) if store.exists(SPEC_FILE) else None
     rule = EarlyStopping.model_validate((spec or {}).get("early_stopping") or {})
-    config = {key: _plain(value) for key, value in rows.iloc[0].items()}
-    return StoredTrial(config, study_thresholds(store), rule)
+    return StoredTrial(stored_config(rows.iloc[0]), study_thresholds(store), rule)
+
+
+def stored_config(row) -> dict:
+    """A stored trial's engine keys as plain values. A key its study's files predate
+    reads as null and ran at its default, so it is left out (TrainConfig fills it)."""
+    stored = {key: _plain(row[key]) for key in HYPERPARAMETERS if key in row}
+    return {key: value for key, value in stored.items() if value is not None}
 
 
 def minimal_settings(config: dict) -> dict:
@@ -132,7 +138,7 @@ def details(tables: StudyTables, chosen: pd.DataFrame, locations: dict[str, str]
     out = {}
     for row in rows.to_dict("records"):
         tid = row["trial_id"]
-        config = {k: _plain(row[k]) for k in HYPERPARAMETERS if k in row}
+        config = stored_config(row)
         out[tid] = {
             "study": row["study"],
             "label": row["label"],

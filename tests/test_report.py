@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from plotly.offline import get_plotlyjs
 
@@ -150,6 +151,20 @@ def test_train_from_a_study_reproduces_the_trials_configuration(tmp_path, capsys
     assert code == 0 and config["steps"] == 20
     for key in ("problem", "lr_g", "lr_d", "loss", "seed", "hidden_dim", "batch_size"):
         assert config[key] == pytest.approx(stored[key]), key
+
+
+def test_a_study_older_than_the_later_engine_keys_reports_and_trains_again(tmp_path, capsys):
+    store = ResultsStore(str(tmp_path / "study"))
+    write(store, "p1", "a", "b")
+    later = ["d_input_scale", "maxout_pieces", "g_batch_norm", "ring_layout"]
+    path = tmp_path / "study" / "trials" / "p1.parquet"
+    pq.write_table(pq.read_table(path).drop_columns(later), path)  # as schema 5 wrote it
+    # The keys it predates read as null and ran at their defaults: report and retrain work.
+    assert main(["report", str(tmp_path / "study"), "--out", str(tmp_path / "r")]) == 0
+    assert main(["train", "--from", str(tmp_path / "study"), "b", "--set", "steps=20",
+                 "--set", "eval_every=10", "--json"]) == 0  # fmt: skip
+    config = json.loads(capsys.readouterr().out.splitlines()[-1])["config"]
+    assert (config["d_input_scale"], config["ring_layout"]) == (1.0, "even")
 
 
 def test_train_from_an_unknown_trial_exits_2_naming_it(tmp_path, capsys):
