@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -42,16 +42,13 @@ class GaussianMixture:
     bounded: bool = False
     linear_models: bool = False
     components: Tensor | None = None  # [C] mode of each equally likely component
+    weights: Tensor = field(init=False)  # [M] each mode's share of the data
 
     def __post_init__(self) -> None:
         if self.components is None:
             self.components = torch.arange(len(self.modes), device=self.modes.device)
-
-    @property
-    def weights(self) -> Tensor:
-        """Each mode's share of the data [M]."""
         counts = torch.bincount(self.components, minlength=len(self.modes))
-        return counts.float() / len(self.components)
+        self.weights = counts.float() / len(self.components)
 
     @property
     def scale(self) -> float:
