@@ -55,8 +55,11 @@ def cluster():
 
 
 def test_study_submitted_as_a_job_runs_on_both_nodes(cluster, tmp_path, capsys):
+    # Trials long enough that one node cannot finish all four before the other node's
+    # worker has started (CI's 2 busy cores start a worker in seconds, not instantly).
+    spec = {**SPEC, "fixed": {**SPEC["fixed"], "steps": 4000, "eval_every": 1000}}
     spec_path, out = tmp_path / "spec.yaml", tmp_path / "out"
-    spec_path.write_text(yaml.safe_dump(SPEC))
+    spec_path.write_text(yaml.safe_dump(spec))
     code = main(["submit", str(spec_path), "--address", ADDRESS, "--out", str(out), "--wait"])
     printed = capsys.readouterr().out
     # The Jobs API ran it to success with token authentication on...
