@@ -7,7 +7,6 @@ their retries, 130 interrupted (Ctrl-C or SIGTERM), 1 an unexpected error.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 
 from pydantic import ValidationError
@@ -20,6 +19,7 @@ from study.exits import (
     EXIT_OK,
     BadInput,
     echo_value,
+    interrupt_signals,
     shorten,
 )
 from study.train_command import DEVICES, command_train
@@ -120,22 +120,12 @@ def command_run(args: argparse.Namespace) -> int:
     from study.lease import LeaseHeld
     from study.runner import run_study
 
-    before = signal.signal(signal.SIGTERM, _interrupt)  # `ray job stop`, kill: as Ctrl-C
-    # SIGINT interrupts even a driver started with it ignored (a script's background job
-    # inherits SIG_IGN), so that `kill -INT` and a lost lease stop it as Ctrl-C does.
-    before_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        outcome = run_study(spec, address=args.address, resume=args.resume)
+        with interrupt_signals():
+            outcome = run_study(spec, address=args.address, resume=args.resume)
     except (SpecError, LeaseHeld) as error:
         raise BadInput(str(error)) from None
-    finally:
-        signal.signal(signal.SIGTERM, before)
-        signal.signal(signal.SIGINT, before_int)
     return run_exit(outcome, resume_command(args))
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 def resume_command(args: argparse.Namespace) -> str:

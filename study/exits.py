@@ -8,7 +8,9 @@ hostile value never floods the terminal.
 
 from __future__ import annotations
 
+import contextlib
 import reprlib
+import signal
 
 EXIT_OK = 0  # done: every configuration of the study has a result
 EXIT_ERROR = 1  # an unexpected error (a bug): Python's traceback
@@ -41,3 +43,34 @@ def echo_value(value: object, width: int = 60) -> str:
     cost (reprlib never walks more than a few items of a big or nested value)."""
     text = _REPR.repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+PUT_OFF_IN = ("logging",)  # modules whose own code an interrupt must not cut off halfway
+PUT_OFF_S = 0.05
+
+
+def interrupt(signum, frame) -> None:
+    """SIGTERM and SIGINT as Ctrl-C: raise KeyboardInterrupt, but not inside logging's
+    own code. Its fork hooks run holding logging's lock, and Python ignores an exception
+    raised in a fork hook: the interrupt was lost there (a SIGTERMed driver ran on, CI
+    saw it) and the lock never given back. There the interrupt is put off PUT_OFF_S
+    seconds with SIGALRM, which comes back here."""
+    if frame is not None and frame.f_globals.get("__name__") in PUT_OFF_IN:
+        signal.setitimer(signal.ITIMER_REAL, PUT_OFF_S)
+        return
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupt_signals():
+    """While a study runs: SIGTERM (`ray job stop`, kill) and SIGINT end it as Ctrl-C
+    does, SIGINT even where the driver started with it ignored (a script's background job
+    inherits SIG_IGN), so that `kill -INT` and a lost lease stop it too."""
+    signals = (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)
+    before = {number: signal.signal(number, interrupt) for number in signals}
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for number, handler in before.items():
+            signal.signal(number, handler)
