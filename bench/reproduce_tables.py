@@ -604,7 +604,8 @@ GAP_NOTES = {
         "snapshot they cover 4.8 +- 3.0 of 7 modes (paper: 1 of "
         "its 8). So the notebook's coinciding means are one cause of the collapse the paper "
         "shows for this code, not the whole of it: three seeds of five recover every mode by "
-        "the end, and the collapsed ones sit between modes (0.4% high quality), not on one "
+        "the end, and the collapsed ones sit between modes (0.4% high quality at the end, "
+        "at most 27% and 30% at any evaluation with 2 modes or fewer), not on one "
         "(paper 99.3%). The frameworks' Adam steps are the same (Settings and assumptions), "
         "so that is not the rest of the gap. In the same setting Unrolled-5 (full-cpu, 25,000"
         " steps, 3 seeds) covers 6.7 +- 0.58 of the 7 modes (7, 6, 7; paper 7.6 of 8) at 49 "
@@ -637,7 +638,9 @@ GAP_NOTES = {
         "kernels, not every math routine), and 25,000 steps of GAN training amplify a "
         "difference of rounding into another trajectory. A row's seeds are draws of a "
         "chaotic process: what reproduces is how many seeds do what, and on another "
-        "machine a seed may cross the line."
+        "machine a seed may cross the line. On one machine a row does reproduce: the two "
+        "notebook-data GAN rows of 2026-12-06, rerun the same way on 2026-12-07, came back "
+        "bit for bit (every seed's final metrics and its mode count at every evaluation)."
     ),
     "VEEGAN ring8, GAN": (
         "the collapse reproduces early and, in four seeds of five, then goes away, so the "
