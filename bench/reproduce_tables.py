@@ -66,8 +66,9 @@ NOTEBOOK = dict(VEEGAN, g_activation="tanh", d_activation="tanh", init="orthogon
 # ... and the notebook's data: `sample_mog` draws a ring of radius 1, std 0.01, with its
 # means at linspace(0, 2 pi, 8), so the first and last coincide (`ring_layout: notebook`).
 NOTEBOOK_RING = dict(NOTEBOOK, radius=1.0, std=0.01, ring_layout="notebook")
-# Unrolled-5 on the notebook's data scale with one notebook setting at a time set back to
-# the VEEGAN rows' (an ablation: which of them keeps the generator from sharpening there).
+# Unrolled-5 in the notebook's settings on its data scale (8 distinct means), and the same
+# with one notebook setting at a time set back to the VEEGAN rows' (an ablation: which of
+# them keeps the generator from sharpening there).
 NOTEBOOK_DATA_UNROLLED = dict(NOTEBOOK, problem="ring8", radius=1.0, std=0.01, unroll_steps=5)
 ABLATIONS = {  # key suffix: (what is set back, the settings)
     "relu": ("ReLU units", dict(NOTEBOOK_DATA_UNROLLED, g_activation="relu", d_activation="relu")),
@@ -133,8 +134,7 @@ ROWS = [  # key, table, method, problem, published modes, high quality %, +-, se
     Row("notebook-ring8-unrolled", V1, "Unrolled GAN, notebook settings", "ring8", 7.6,
         35.6, None, dict(NOTEBOOK, problem="ring8", unroll_steps=5)),
     Row("notebook-ring8-unrolled-data", V1, "Unrolled GAN, notebook settings and data "
-        "(radius 1, std 0.01)", "ring8", 7.6, 35.6, None,
-        dict(NOTEBOOK, problem="ring8", unroll_steps=5, radius=1.0, std=0.01)),
+        "(radius 1, std 0.01)", "ring8", 7.6, 35.6, None, NOTEBOOK_DATA_UNROLLED),
     *(Row(f"notebook-ring8-unrolled-data-{suffix}", V1, "Unrolled GAN, notebook settings "
           f"and data (radius 1, std 0.01) but {change}", "ring8", 7.6, 35.6, None, settings)
       for suffix, (change, settings) in ABLATIONS.items()),
