@@ -9,8 +9,10 @@ hostile value never floods the terminal.
 from __future__ import annotations
 
 import contextlib
+import os
 import reprlib
 import signal
+import threading
 
 EXIT_OK = 0  # done: every configuration of the study has a result
 EXIT_ERROR = 1  # an unexpected error (a bug): Python's traceback
@@ -74,3 +76,50 @@ def interrupt_signals():
         signal.setitimer(signal.ITIMER_REAL, 0)
         for number, handler in before.items():
             signal.signal(number, handler)
+
+
+INTERRUPTS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def handlers_given_back():
+    """Around code that sets its own SIGTERM handler (ray.init sets `sys.exit`): give
+    the caller's SIGTERM and SIGINT handlers back after it, and if either signal came
+    meanwhile but did not end the code, raise KeyboardInterrupt then. Ray's SystemExit
+    is lost like any exception raised in a fork hook, and ray.init forks (CI saw a
+    SIGTERMed driver run on). Python writes each signal's number to the wakeup fd,
+    whichever handler takes it, so nothing that arrives goes unseen."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread sets handlers or receives signals
+        return
+    before = {number: signal.getsignal(number) for number in INTERRUPTS}
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    earlier_fd = signal.set_wakeup_fd(write)
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(earlier_fd)
+        for number, handler in before.items():
+            if handler is not None:  # None: set outside Python, cannot be given back
+                signal.signal(number, handler)
+        arrived = _read_all(read)
+        os.close(read)
+        os.close(write)
+    if set(arrived) & set(INTERRUPTS):
+        raise KeyboardInterrupt
+
+
+def _read_all(fd: int) -> bytes:
+    """What a non-blocking pipe holds now."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)

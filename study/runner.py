@@ -19,7 +19,6 @@ import logging
 import os
 import signal
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ from ray import tune
 
 from study.boundary_run import BoundaryOutcome, run_boundary
 from study.config import TrainConfig
-from study.exits import shorten
+from study.exits import handlers_given_back, shorten
 from study.expand import Pack, expand, make_packs, pack_size, trial_id
 from study.lease import Lease
 from study.optuna_study import OptunaJournal
@@ -55,18 +54,18 @@ def connect(address: str | None) -> None:
     """Join a cluster at `address`, or start an embedded local Ray bound to loopback.
 
     ray.init installs its own SIGTERM handler (`sys.exit(15)`); the caller's comes back
-    once Ray is up, so that SIGTERM ends a study as an interrupt does.
+    once Ray is up (exits.handlers_given_back), so that SIGTERM ends a study as an
+    interrupt does, also one that came while Ray started.
     """
     if ray.is_initialized():
         return
-    handler = signal.getsignal(signal.SIGTERM)
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
-    if address:
-        ray.init(address=address, **quiet)
-    else:  # "local": always a new instance, never a cluster that happens to run here
-        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
-    if threading.current_thread() is threading.main_thread() and handler is not None:
-        signal.signal(signal.SIGTERM, handler)
+    with handlers_given_back():
+        if address:
+            ray.init(address=address, **quiet)
+        else:  # "local": always a new instance, never a cluster that happens to run here
+            local = {"include_dashboard": False, "_node_ip_address": "127.0.0.1"}
+            ray.init(address="local", **local, **quiet)
 
 
 class Progress(tune.Callback):

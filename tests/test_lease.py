@@ -13,7 +13,7 @@ import time
 import pytest
 import yaml
 
-from study.exits import interrupt, interrupt_signals
+from study.exits import handlers_given_back, interrupt, interrupt_signals
 from study.lease import FOLDER, Lease, LeaseHeld
 from study.results import ResultsStore
 
@@ -147,6 +147,38 @@ def test_an_interrupt_inside_loggings_own_code_is_put_off_not_lost():
         with pytest.raises(KeyboardInterrupt):  # anywhere else it is immediate
             interrupt(signal.SIGTERM, sys._getframe())
     assert signal.getsignal(signal.SIGTERM) is not interrupt  # handlers given back
+
+
+SIGTERM_IN_FORK_HOOK = []  # set: the next fork's parent hook sends this process SIGTERM
+os.register_at_fork(
+    after_in_parent=lambda: SIGTERM_IN_FORK_HOOK and os.kill(os.getpid(), signal.SIGTERM)
+)
+
+
+def test_a_sigterm_a_library_handler_lost_in_a_fork_hook_still_interrupts(monkeypatch):
+    """ray.init sets SIGTERM to `sys.exit` and starts Ray's processes with a preexec_fn,
+    so their forks run Python's fork hooks: a SIGTERM taken there raises SystemExit where
+    Python ignores it (CI saw the driver run on). Once Ray is up, the interrupt comes."""
+    lost = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda failure: lost.append(failure.exc_type))
+    with interrupt_signals():
+        with pytest.raises(KeyboardInterrupt):
+            with handlers_given_back():
+                signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))  # Ray's
+                SIGTERM_IN_FORK_HOOK.append(True)
+                try:
+                    subprocess.run(["true"], preexec_fn=lambda: None, check=True)  # as Ray's
+                finally:
+                    SIGTERM_IN_FORK_HOOK.clear()
+                assert lost == [SystemExit]  # Ray's handler ran, and its exit was lost
+        assert signal.getsignal(signal.SIGTERM) is interrupt  # the caller's handler is back
+
+
+def test_no_interrupt_is_raised_where_none_came():
+    with interrupt_signals():
+        with handlers_given_back():
+            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))
+        assert signal.getsignal(signal.SIGTERM) is interrupt
 
 
 @pytest.fixture
