@@ -26,6 +26,7 @@ import json
 import os
 import statistics
 import time
+from pathlib import Path
 
 import torch
 from reproduce_tables import BLOB_STORE, ROWS
@@ -38,9 +39,11 @@ from study.trainer import train
 SEEDS, SAMPLES, LATENT_SEED = 5, 2500, 123
 
 
-def trained_states(settings: dict, at: set[int]) -> tuple[list[TrainConfig], dict[int, dict]]:
+def trained_states(
+    settings: dict, at: set[int], seeds: int = SEEDS
+) -> tuple[list[TrainConfig], dict[int, dict]]:
     """Train the row's seeds as one population; the training state at each step in `at`."""
-    configs = [TrainConfig(**settings, seed=seed) for seed in range(SEEDS)]
+    configs = [TrainConfig(**settings, seed=seed) for seed in range(seeds)]
     states = {}
 
     def keep(step, results, snapshot):
@@ -51,8 +54,9 @@ def trained_states(settings: dict, at: set[int]) -> tuple[list[TrainConfig], dic
     return configs, states
 
 
-def blob_measures(configs: list[TrainConfig], state: dict) -> list[dict]:
-    """Per seed: where the blob is, how wide, and how D pulls on it (module docstring)."""
+def samples_and_slopes(configs: list[TrainConfig], state: dict):
+    """The trained population and its problem, and per seed SAMPLES generated samples (from
+    one fixed latent batch), D's logit at each and its gradient there."""
     problem = make_problem(configs[0], torch.device("cpu"))
     population = Population(configs, problem, torch.device("cpu"))
     population.load_state_dict(state["population"])
@@ -63,8 +67,13 @@ def blob_measures(configs: list[TrainConfig], state: dict) -> list[dict]:
     samples.requires_grad_(True)
     logits = population.discriminate(samples)
     (grad,) = torch.autograd.grad(logits.sum(), samples)
-    pull = (torch.sigmoid(logits) * grad).detach()
-    samples, logits = samples.detach(), logits.detach()[..., 0]
+    return population, problem, samples.detach(), logits.detach()[..., 0], grad
+
+
+def blob_measures(configs: list[TrainConfig], state: dict) -> list[dict]:
+    """Per seed: where the blob is, how wide, and how D pulls on it (module docstring)."""
+    _, problem, samples, logits, grad = samples_and_slopes(configs, state)
+    pull = torch.sigmoid(logits)[..., None] * grad
     measures = []
     for x, pull_k, logit in zip(samples, pull, logits):
         centre = x.median(dim=0).values
@@ -85,32 +94,44 @@ def blob_measures(configs: list[TrainConfig], state: dict) -> list[dict]:
     return measures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def row_arguments(description: str, steps: int, at: list[int]) -> argparse.Namespace:
+    """The command line of a script that measures one row: the row, --steps and --at."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("row", choices=[row.key for row in ROWS])
-    parser.add_argument("--steps", type=int, default=25_000)
-    parser.add_argument("--at", type=int, nargs="+", default=[1000, 5000, 10000, 25000])
-    args = parser.parse_args()
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--at", type=int, nargs="+", default=at)
+    return parser.parse_args()
+
+
+def measure_row(args: argparse.Namespace, seeds: int, measure, store: Path) -> dict:
+    """Train `args.row` for `args.steps`, `measure` the state kept at each of `args.at`
+    steps, and store the measurements in `store`/<row>.json; returns them by step."""
     torch.set_num_threads(1)
     row = next(row for row in ROWS if row.key == args.row)
     settings = dict(row.settings, steps=args.steps, eval_every=max(args.steps // 50, 1))
     start = time.perf_counter()
-    configs, states = trained_states(settings, set(args.at))
-    by_step = {step: blob_measures(configs, state) for step, state in sorted(states.items())}
-    for step, seeds in by_step.items():
-        radii = ", ".join(f"{seed['median_radius_std']:.1f}" for seed in seeds)
-        ratio = statistics.fmean(seed["drift"] / seed["median_pull"] for seed in seeds)
-        print(f"step {step}: median radius (std) {radii}; drift / median pull {ratio:.2f}")
-    BLOB_STORE.mkdir(parents=True, exist_ok=True)
+    configs, states = trained_states(settings, set(args.at), seeds)
+    by_step = {step: measure(configs, state) for step, state in sorted(states.items())}
+    store.mkdir(parents=True, exist_ok=True)
     stored = {
-        "row": row.key, "steps": args.steps, "seeds": SEEDS, "samples": SAMPLES,
+        "row": row.key, "steps": args.steps, "seeds": seeds, "samples": SAMPLES,
         "by_step": by_step, "wall_time_s": round(time.perf_counter() - start, 1),
         "load_average": os.getloadavg(), "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }  # fmt: skip
-    path = BLOB_STORE / f"{row.key}.json"
+    path = store / f"{row.key}.json"
     path.write_text(json.dumps(stored, indent=1) + "\n")
     print(f"wrote {path}")
+    return by_step
+
+
+def main() -> None:
+    args = row_arguments(__doc__.splitlines()[0], 25_000, [1000, 5000, 10000, 25000])
+    by_step = measure_row(args, SEEDS, blob_measures, BLOB_STORE)
+    for step, seeds in by_step.items():
+        radii = ", ".join(f"{seed['median_radius_std']:.1f}" for seed in seeds)
+        ratio = statistics.fmean(seed["drift"] / seed["median_pull"] for seed in seeds)
+        print(f"step {step}: median radius (std) {radii}; drift / median pull {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""Whether D steers a generator that covers the modes onto them: D's pull on each sample
+toward its nearest mode, over training.
+
+Unrolled-5 on ring8 in VEEGAN's setting covers every mode; how sharply (the high-quality
+share) depends on D's hidden units and the data's scale (docs/reproduction.md, VEEGAN
+ring8, Unrolled). This script trains one row of `reproduce_tables.py` (3 seeds, one
+population), keeps the training state at the steps asked for and measures per seed, on
+2,500 samples from a fixed latent batch:
+
+- the high-quality share and the samples' median distance to their nearest mode (std);
+- D's pull on each sample under the minimax G loss, sigmoid(D(x)) grad D(x), as in
+  `collapsed_blob.py`: its mean component toward the sample's nearest mode, as a share of
+  the median pull (`inward`; 1 when every sample is pulled straight at its mode, 0 when
+  the pull is as often away as toward it or runs along the ring);
+- the share of samples D rates above the centre of their nearest mode (`above_mode`: 0
+  when each mode is where D peaks locally, so climbing D leads onto it).
+
+The pull is the current D's: an unrolled G's gradient comes from D after 5 more steps,
+which this does not measure. Results go to bench/reproduction/pull/<row>.json.
+
+    python bench/mode_pull.py veegan-ring8-unrolled-tanh-d   # ~15 min on one core here
+"""
+
+import statistics
+
+import torch
+from collapsed_blob import measure_row, row_arguments, samples_and_slopes
+from reproduce_tables import PULL_STORE
+
+from study.config import TrainConfig
+
+SEEDS = 3
+
+
+def mode_pull_measures(configs: list[TrainConfig], state: dict) -> list[dict]:
+    """Per seed: how near the samples are to their modes and how D pulls them (docstring)."""
+    population, problem, samples, logits, grad = samples_and_slopes(configs, state)
+    pull = torch.sigmoid(logits)[..., None] * grad
+    with torch.no_grad():
+        modes = problem.modes.expand(len(configs), -1, -1)
+        mode_logits = population.discriminate(modes)[..., 0]
+    measures = []
+    for x, pull_k, logit, at_modes in zip(samples, pull, logits, mode_logits):
+        distances = torch.cdist(x, problem.modes)
+        nearest = distances.argmin(dim=1)
+        to_mode = problem.modes[nearest] - x
+        unit = to_mode / to_mode.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        std_to_mode = distances.min(dim=1).values / problem.std
+        measures.append({
+            "high_quality": 100 * float((std_to_mode <= 3).float().mean()),
+            "median_std_to_mode": float(std_to_mode.median()),
+            "inward": float((pull_k * unit).sum(dim=1).mean() / pull_k.norm(dim=1).median()),
+            "above_mode": 100 * float((logit > at_modes[nearest]).float().mean()),
+        })  # fmt: skip
+    return measures
+
+
+def main() -> None:
+    args = row_arguments(__doc__.splitlines()[0], 5000, [1000, 2500, 5000])
+    by_step = measure_row(args, SEEDS, mode_pull_measures, PULL_STORE)
+    for step, seeds in by_step.items():
+        inward = statistics.fmean(seed["inward"] for seed in seeds)
+        share = ", ".join(f"{seed['high_quality']:.1f}" for seed in seeds)
+        print(f"step {step}: high quality % {share}; inward pull {inward:.2f}")
+
+
+if __name__ == "__main__":
+    main()
