@@ -72,7 +72,8 @@ NOTEBOOK_RING = dict(NOTEBOOK, radius=1.0, std=0.01, ring_layout="notebook")
 # Unrolled-5 in the notebook's settings on its data scale (8 distinct means), and the same
 # with one or two notebook settings set back to the VEEGAN rows' (an ablation: which of
 # them keeps the generator from sharpening there).
-NOTEBOOK_DATA_UNROLLED = dict(NOTEBOOK, problem="ring8", radius=1.0, std=0.01, unroll_steps=5)
+NOTEBOOK_UNROLLED = dict(NOTEBOOK, problem="ring8", unroll_steps=5)
+NOTEBOOK_DATA_UNROLLED = dict(NOTEBOOK_UNROLLED, radius=1.0, std=0.01)
 SET_BACK = {  # key suffix: (what is set back to the VEEGAN rows', the settings that do it)
     "relu": ("ReLU units", dict(g_activation="relu", d_activation="relu")),
     "uniform": ("PyTorch's default initialization", dict(init="uniform", init_gain=1.0)),
@@ -89,17 +90,23 @@ ABLATION_KEYS = [  # each setting, each pair, then tanh units in only one of D a
 ]
 
 
-def ablation(keys: tuple[str, ...]) -> tuple[str, dict]:
-    """What `keys` set back, in words, and the notebook-data settings with them set back."""
+def ablation(keys: tuple[str, ...], base: dict = NOTEBOOK_DATA_UNROLLED) -> tuple[str, dict]:
+    """What `keys` set back, in words, and the `base` settings with them set back."""
     words = [SET_BACK[key][0] for key in keys]
     change = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-    settings = dict(NOTEBOOK_DATA_UNROLLED)
+    settings = dict(base)
     for key in keys:
         settings.update(SET_BACK[key][1])
     return change, settings
 
 
 ABLATIONS = {"-".join(keys): ablation(keys) for keys in ABLATION_KEYS}
+# The same on VEEGAN's ring (radius 2), for the settings whose share at radius 1 is known:
+# tanh units with orthogonal initialization, and tanh units alone.
+RADIUS_2_ABLATIONS = {
+    "-".join(keys): ablation(keys, NOTEBOOK_UNROLLED)
+    for keys in [("alternating",), ("uniform", "alternating")]
+}
 # Is it the size of D's input that D's tanh units are sensitive to? VEEGAN's setting with
 # tanh units in D only (the notebook-data ablation `uniform-alternating-relu-g`) on
 # VEEGAN's ring (radius 2), on it with D's input halved, and on the notebook's data
@@ -162,7 +169,10 @@ ROWS = [  # key, table, method, problem, published modes, high quality %, +-, se
     Row("notebook-ring8-gan-data", V1, "GAN, notebook settings and data (radius 1, std 0.01)",
         "ring8", 1.0, 99.3, None, dict(NOTEBOOK, problem="ring8", radius=1.0, std=0.01)),
     Row("notebook-ring8-unrolled", V1, "Unrolled GAN, notebook settings", "ring8", 7.6,
-        35.6, None, dict(NOTEBOOK, problem="ring8", unroll_steps=5)),
+        35.6, None, NOTEBOOK_UNROLLED),
+    *(Row(f"notebook-ring8-unrolled-{suffix}", V1, f"Unrolled GAN, notebook settings but "
+          f"{change}", "ring8", 7.6, 35.6, None, settings)
+      for suffix, (change, settings) in RADIUS_2_ABLATIONS.items()),
     Row("notebook-ring8-unrolled-data", V1, "Unrolled GAN, notebook settings and data "
         "(radius 1, std 0.01)", "ring8", 7.6, 35.6, None, NOTEBOOK_DATA_UNROLLED),
     *(Row(f"notebook-ring8-unrolled-data-{suffix}", V1, "Unrolled GAN, notebook settings "
@@ -818,9 +828,26 @@ GAP_NOTES = {
         "about half the run: at 5,000 steps it stands where the ReLU-D one stood at 2,500 "
         "(14 to 33% high quality, samples a median 4.2 to 6.1 std from a mode, against 13 "
         "to 29% and 4.6 to 6.2). So the notebook settings' dependence on the scale (47% "
-        "at radius 2, 3.6% at radius 1, at 5,000 steps) is not D's tanh units' alone; "
-        "which of the other settings it comes with is not measured here, nor whether "
-        "these 5,000-step shares keep their order at 25,000."
+        "at radius 2, 3.6% at radius 1, at 5,000 steps) is not D's tanh units' alone. It "
+        "comes once G has tanh units too: with tanh units in both networks (default "
+        "initialization, alternating updates) the share is 38 +- 21% at radius 2 (55, 45 "
+        "and 15%) and 8.2 +- 6.3% at radius 1 (15, 5.5 and 3.7%), where with tanh units in"
+        " D only it is 22.5 and 19% (with 3 seeds the spreads touch: a lead, not a "
+        "measured size). The orthogonal initialization then changes little at radius 2 "
+        "(46 +- 10%; with simultaneous "
+        "updates as well, the notebook row, 47 +- 5.6%) and lowers it further at radius 1 "
+        "(2.2 +- 1.5%; 3.6 +- 2.6%) (cpu-5000-steps, 3 seeds each). With tanh units in "
+        "both networks D never peaks at the modes (`bench/mode_pull.py`, D's pull toward "
+        "the modes, above): at 1,000, 2,500 and 5,000 steps, at either radius, it rates 42"
+        " to 53% of the samples above the centre of their nearest mode, a coin toss, and "
+        "its pull toward the modes is 0.04 to 0.39 of the median pull (ReLU units in G: "
+        "0.87 to 1.21 from 2,500 steps on). Yet at radius 2 the generator sharpens (34 to "
+        "35% high quality at 2,500 steps, 15 to 56% at 5,000), so there its sharpening "
+        "does not come from the current D's pull; the unrolled D's response, which G's "
+        "gradient also sees, is not measured here. At radius 1 it barely sharpens (1.2 to "
+        "3.1% at 2,500 steps, 3.4 to 18% at 5,000). Why is not measured here (with tanh "
+        "units in G and ReLU units in D the share at radius 1 is 91%), nor whether these "
+        "5,000-step shares keep their order at 25,000."
     ),
     "VEEGAN grid25, GAN": (
         "at 1,000 steps within reach of the paper in both measures (about 3 modes against "
