@@ -13,23 +13,28 @@ population), keeps the training state at the steps asked for and measures per se
   the median pull (`inward`; 1 when every sample is pulled straight at its mode, 0 when
   the pull is as often away as toward it or runs along the ring);
 - the share of samples D rates above the centre of their nearest mode (`above_mode`: 0
-  when each mode is where D peaks locally, so climbing D leads onto it).
+  when each mode is where D peaks locally, so climbing D leads onto it);
+- the same share toward the mode for the pull G's objective puts on each sample, formed
+  as the trainer's `g_update` forms it (`g_inward`): for an unrolled row at D's unrolled
+  parameters, D's response to the samples included, on a fixed real batch of 2,500.
 
-The pull is the current D's: an unrolled G's gradient comes from D after 5 more steps,
-which this does not measure. Results go to bench/reproduction/pull/<row>.json.
+Results go to bench/reproduction/pull/<row>.json.
 
     python bench/mode_pull.py veegan-ring8-unrolled-tanh-d   # ~15 min on one core here
 """
 
 import statistics
+from functools import partial
 
 import torch
 from collapsed_blob import measure_row, row_arguments, samples_and_slopes
 from reproduce_tables import PULL_STORE
 
 from study.config import TrainConfig
+from study.losses import LOSSES
+from study.trainer import _unrolled_critic
 
-SEEDS = 3
+SEEDS, REAL_SEED = 3, 321
 
 
 def mode_pull_measures(configs: list[TrainConfig], state: dict) -> list[dict]:
@@ -39,8 +44,9 @@ def mode_pull_measures(configs: list[TrainConfig], state: dict) -> list[dict]:
     with torch.no_grad():
         modes = problem.modes.expand(len(configs), -1, -1)
         mode_logits = population.discriminate(modes)[..., 0]
+    g_pull = objective_pull(population, configs[0], samples)
     measures = []
-    for x, pull_k, logit, at_modes in zip(samples, pull, logits, mode_logits):
+    for x, pull_k, logit, at_modes, g_pull_k in zip(samples, pull, logits, mode_logits, g_pull):
         distances = torch.cdist(x, problem.modes)
         nearest = distances.argmin(dim=1)
         to_mode = problem.modes[nearest] - x
@@ -49,10 +55,33 @@ def mode_pull_measures(configs: list[TrainConfig], state: dict) -> list[dict]:
         measures.append({
             "high_quality": 100 * float((std_to_mode <= 3).float().mean()),
             "median_std_to_mode": float(std_to_mode.median()),
-            "inward": float((pull_k * unit).sum(dim=1).mean() / pull_k.norm(dim=1).median()),
+            "inward": _inward(pull_k, unit),
             "above_mode": 100 * float((logit > at_modes[nearest]).float().mean()),
+            "g_inward": _inward(g_pull_k, unit),
         })  # fmt: skip
     return measures
+
+
+def _inward(pull: torch.Tensor, unit: torch.Tensor) -> float:
+    """The pulls' mean component along `unit` (toward the nearest mode) over their median."""
+    return float((pull * unit).sum(dim=1).mean() / pull.norm(dim=1).median())
+
+
+def objective_pull(population, config: TrainConfig, samples: torch.Tensor) -> torch.Tensor:
+    """-d/dx of G's objective at the samples x [K, N, 2], as `g_update` forms it: unrolled,
+    the G loss minus D's real-data loss, both at D's unrolled parameters (whose response
+    to x is included); otherwise the G loss at D. No packing or noise (rows use none)."""
+    loss, x = LOSSES[config.loss], samples.clone().requires_grad_(True)
+    if config.unroll_steps:
+        draws = [torch.Generator().manual_seed(REAL_SEED + k) for k in range(len(x))]
+        real = torch.stack([population.problem.sample_real(x.shape[1], g) for g in draws])
+        d_params, spectral = _unrolled_critic(population, loss, config, real, x)
+        critic = partial(population.discriminate, d_params=d_params, spectral=spectral)
+        objective = loss.g_loss(critic(x)) - loss.d_real(critic(real))
+    else:
+        objective = loss.g_loss(population.discriminate(x))
+    (grad,) = torch.autograd.grad(objective.sum(), x)
+    return -grad
 
 
 def main() -> None:
