@@ -54,9 +54,10 @@ def trained_states(
     return configs, states
 
 
-def samples_and_slopes(configs: list[TrainConfig], state: dict):
+def samples_and_pulls(configs: list[TrainConfig], state: dict):
     """The trained population and its problem, and per seed SAMPLES generated samples (from
-    one fixed latent batch), D's logit at each and its gradient there."""
+    one fixed latent batch), D's logit at each and D's pull there under the minimax G loss,
+    sigmoid(D(x)) grad D(x)."""
     problem = make_problem(configs[0], torch.device("cpu"))
     population = Population(configs, problem, torch.device("cpu"))
     population.load_state_dict(state["population"])
@@ -67,13 +68,13 @@ def samples_and_slopes(configs: list[TrainConfig], state: dict):
     samples.requires_grad_(True)
     logits = population.discriminate(samples)
     (grad,) = torch.autograd.grad(logits.sum(), samples)
-    return population, problem, samples.detach(), logits.detach()[..., 0], grad
+    logits = logits.detach()[..., 0]
+    return population, problem, samples.detach(), logits, torch.sigmoid(logits)[..., None] * grad
 
 
 def blob_measures(configs: list[TrainConfig], state: dict) -> list[dict]:
     """Per seed: where the blob is, how wide, and how D pulls on it (module docstring)."""
-    _, problem, samples, logits, grad = samples_and_slopes(configs, state)
-    pull = torch.sigmoid(logits)[..., None] * grad
+    _, problem, samples, logits, pull = samples_and_pulls(configs, state)
     measures = []
     for x, pull_k, logit in zip(samples, pull, logits):
         centre = x.median(dim=0).values

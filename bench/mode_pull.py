@@ -27,11 +27,12 @@ import statistics
 from functools import partial
 
 import torch
-from collapsed_blob import measure_row, row_arguments, samples_and_slopes
+from collapsed_blob import measure_row, row_arguments, samples_and_pulls
 from reproduce_tables import PULL_STORE
 
 from study.config import TrainConfig
 from study.losses import LOSSES
+from study.metrics import mixture_mode_metrics
 from study.trainer import _unrolled_critic
 
 SEEDS, REAL_SEED = 3, 321
@@ -39,21 +40,22 @@ SEEDS, REAL_SEED = 3, 321
 
 def mode_pull_measures(configs: list[TrainConfig], state: dict) -> list[dict]:
     """Per seed: how near the samples are to their modes and how D pulls them (docstring)."""
-    population, problem, samples, logits, grad = samples_and_slopes(configs, state)
-    pull = torch.sigmoid(logits)[..., None] * grad
+    population, problem, samples, logits, pull = samples_and_pulls(configs, state)
+    high_quality = mixture_mode_metrics(samples, problem.modes, problem.std)["high_quality"]
     with torch.no_grad():
         modes = problem.modes.expand(len(configs), -1, -1)
         mode_logits = population.discriminate(modes)[..., 0]
     g_pull = objective_pull(population, configs[0], samples)
     measures = []
-    for x, pull_k, logit, at_modes, g_pull_k in zip(samples, pull, logits, mode_logits, g_pull):
+    per_seed = zip(samples, pull, logits, mode_logits, g_pull, high_quality)
+    for x, pull_k, logit, at_modes, g_pull_k, share in per_seed:
         distances = torch.cdist(x, problem.modes)
         nearest = distances.argmin(dim=1)
         to_mode = problem.modes[nearest] - x
         unit = to_mode / to_mode.norm(dim=1, keepdim=True).clamp_min(1e-12)
         std_to_mode = distances.min(dim=1).values / problem.std
         measures.append({
-            "high_quality": 100 * float((std_to_mode <= 3).float().mean()),
+            "high_quality": 100 * float(share),
             "median_std_to_mode": float(std_to_mode.median()),
             "inward": _inward(pull_k, unit),
             "above_mode": 100 * float((logit > at_modes[nearest]).float().mean()),

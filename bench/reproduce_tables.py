@@ -471,7 +471,7 @@ def document(runs: dict[str, dict[str, dict]]) -> str:
     for table in ("VEEGAN Table 1", "PacGAN Table 1"):
         parts.append(f"## {table}\n\n" + mixture_table(runs, table))
     parts.append(COURSE_HEAD + course_table(runs))
-    parts.append(measurement_section(BLOB_HEAD, BLOB_STORE, BLOB_COLUMNS, _pull_shares))
+    parts.append(measurement_section(BLOB_HEAD, BLOB_STORE, BLOB_COLUMNS, _blob_shares))
     parts.append(measurement_section(PULL_HEAD, PULL_STORE, PULL_COLUMNS))
     parts.append("## Dirac-GAN (Mescheder et al. 2018)\n\n" + dirac_table(runs) + DIRAC_NOTES)
     parts += [SETTINGS_NOTES, gap_notes()]
@@ -628,7 +628,7 @@ PULL_COLUMNS = {  # bench/mode_pull.py's measures, column titles
 }
 
 
-def _pull_shares(seed: dict) -> None:
+def _blob_shares(seed: dict) -> None:
     """The blob's drift and contraction as shares of the median pull on a sample."""
     seed["drift_share"] = seed["drift"] / seed["median_pull"]
     seed["contraction_share"] = seed["contraction"] / seed["median_pull"]
