@@ -1030,8 +1030,9 @@ GAP_NOTES = {
         "and 15 modes (10.4 +- 6.1; 29 to 51 high-quality samples of 2,500) where "
         "full-cpu ended on 3, 7, 10, 5 and 9. The same code (the commit that stored "
         "full-cpu, checked out) gives the rerun's figures bit for bit on this CPU, so "
-        "the processor's rounding is what differs (bench/RESULTS.md: MKL's kernels round "
-        "apart across CPUs), amplified over 25,000 steps. Over all 50 evaluations of "
+        "what differs is the machine, most likely its processor's rounding "
+        "(bench/RESULTS.md: MKL's kernels round apart across CPUs), amplified over 25,000 "
+        "steps. Over all 50 evaluations of "
         "each seed (steps 500 to 25,000) the rerun's count runs from 0 to 18, at most 5 "
         "modes at 31 to 47 of them, and its median over all 250 is 3 (mean 4.1): the "
         "paper's 3.3. The count rests on stray samples (`bench/stray_modes.py`, What a "
@@ -1041,8 +1042,9 @@ GAP_NOTES = {
         "20 modes' neighbourhoods (modes held) against 2 to 7 at 5,000 steps. At the "
         "paper's 0.5% share its own high-quality samples would cover 2.3, 2.7 and 6.6 "
         "modes on average at 5,000, 10,000 and 25,000 steps (trainer's count: 2.6, 2.4, "
-        "10.4). So the final count's gap to the paper is the frame it was taken at, not "
-        "the generator's coverage over training."
+        "10.4). So in the rerun the final count's gap to the paper is the frame it was "
+        "taken at, not the generator's coverage over training (the full-cpu run did not "
+        "store its count per evaluation)."
     ),
     "Notebook settings": (
         "every setting of the Unrolled-GAN notebook that ganmap can express: tanh units, "
