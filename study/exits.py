@@ -49,15 +49,18 @@ def echo_value(value: object, width: int = 60) -> str:
 
 PUT_OFF_IN = ("logging",)  # modules whose own code an interrupt must not cut off halfway
 PUT_OFF_S = 0.05
+_steps_to_finish = 0  # > 0 while a step runs that must not be cut off (interrupts_put_off)
 
 
 def interrupt(signum, frame) -> None:
     """SIGTERM and SIGINT as Ctrl-C: raise KeyboardInterrupt, but not inside logging's
     own code. Its fork hooks run holding logging's lock, and Python ignores an exception
     raised in a fork hook: the interrupt was lost there (a SIGTERMed driver ran on, CI
-    saw it) and the lock never given back. There the interrupt is put off PUT_OFF_S
-    seconds with SIGALRM, which comes back here."""
-    if frame is not None and frame.f_globals.get("__name__") in PUT_OFF_IN:
+    saw it) and the lock never given back. There, and in a step that must finish
+    (interrupts_put_off), the interrupt is put off PUT_OFF_S seconds with SIGALRM, which
+    comes back here."""
+    in_logging = frame is not None and frame.f_globals.get("__name__") in PUT_OFF_IN
+    if in_logging or _steps_to_finish:
         signal.setitimer(signal.ITIMER_REAL, PUT_OFF_S)
         return
     raise KeyboardInterrupt
@@ -76,6 +79,19 @@ def interrupt_signals():
         signal.setitimer(signal.ITIMER_REAL, 0)
         for number, handler in before.items():
             signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def interrupts_put_off():
+    """Around a step that, once begun, must finish: taking or giving back the lease (a
+    lease file written must be removed). Under interrupt_signals an interrupt arriving
+    meanwhile comes right after the step (CI saw a SIGTERM land as the lease was taken)."""
+    global _steps_to_finish
+    _steps_to_finish += 1
+    try:
+        yield
+    finally:
+        _steps_to_finish -= 1
 
 
 INTERRUPTS = (signal.SIGTERM, signal.SIGINT)

@@ -30,6 +30,7 @@ import uuid
 
 from pyarrow import fs as pafs
 
+from study.exits import interrupts_put_off
 from study.results import LEASE_FOLDER as FOLDER
 from study.results import ResultsStore
 
@@ -57,11 +58,13 @@ class Lease:
         self._created_root = False
 
     def __enter__(self) -> Lease:
-        self.acquire()
+        with interrupts_put_off():  # a lease written is a lease the `with` gives back
+            self.acquire()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.release()
+        with interrupts_put_off():
+            self.release()
 
     def check(self) -> None:
         """Raise LeaseHeld if a live driver holds the lease (reads only)."""

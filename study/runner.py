@@ -314,11 +314,11 @@ def run_study(
     lease.check()  # a live driver is named first, whatever else is wrong
     check_output(store, spec, resume)
     configs = None if spec.search.algorithm in ("optuna", "boundary") else expand(spec)
-    with lease:
-        prepare_output(store, spec, resume)
-        leave_ray_working_dir()
-        failed, interrupted, packs, boundary = [], False, None, None
-        try:
+    failed, interrupted, packs, boundary = [], False, None, None
+    try:  # from the lease's first file on (an interrupt may land as the spec is written)
+        with lease:
+            prepare_output(store, spec, resume)
+            leave_ray_working_dir()
             connect(address)
             if spec.search.algorithm == "boundary":
                 boundary = run_boundary_study(spec, store, echo)
@@ -329,16 +329,16 @@ def run_study(
                 size = pack_size(spec, cluster_has_gpu())
                 packs = make_packs(configs, size)
                 failed = run_packs(spec, store, packs, size, echo)
-        except KeyboardInterrupt:
-            interrupted = True
-        except SystemExit as stop:  # SIGTERM while ray.init ran: Ray's handler exits
-            if stop.code != signal.SIGTERM:
-                raise
-            interrupted = True
-        if spec.search.algorithm == "boundary":
-            total, done = boundary_counts(spec, store, boundary)
-        else:
-            total, done = count_done(spec, store, configs, packs)
+    except KeyboardInterrupt:
+        interrupted = True
+    except SystemExit as stop:  # SIGTERM while ray.init ran: Ray's handler exits
+        if stop.code != signal.SIGTERM:
+            raise
+        interrupted = True
+    if spec.search.algorithm == "boundary":
+        total, done = boundary_counts(spec, store, boundary)
+    else:
+        total, done = count_done(spec, store, configs, packs)
     return StudyOutcome(store.location, total, done, failed, interrupted)
 
 

@@ -13,9 +13,11 @@ import time
 import pytest
 import yaml
 
+from study import runner
 from study.exits import handlers_given_back, interrupt, interrupt_signals
 from study.lease import FOLDER, Lease, LeaseHeld
 from study.results import ResultsStore
+from study.spec import parse_spec
 
 
 def lease_file(folder, name, **fields):
@@ -131,6 +133,51 @@ def test_sigterm_ends_a_run_as_an_interrupt_and_releases_the_lease(tmp_path):
     assert driver.returncode == 130, output
     assert "interrupted: 0 of 1 done; finish with `ganmap run" in output
     assert not (out / FOLDER).exists()
+
+
+def signalled(step, after=False):
+    """`step`, with this process sent SIGTERM just before it runs (or just after)."""
+
+    def step_and_signal(*args):
+        if not after:
+            os.kill(os.getpid(), signal.SIGTERM)
+        result = step(*args)
+        if after:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return result
+
+    return step_and_signal
+
+
+@pytest.mark.parametrize("step, after", [("_write", True), ("release", False)])
+def test_an_interrupt_while_the_lease_is_taken_or_given_back_comes_after_it(
+    tmp_path, monkeypatch, step, after
+):
+    """CI saw a SIGTERM land as the lease was taken: the interrupt must neither leave a
+    lease file behind (written, not yet given back) nor stop the release before it
+    removes the file; it comes once the step is done."""
+    monkeypatch.setattr(Lease, step, signalled(getattr(Lease, step), after))
+    with interrupt_signals():
+        with pytest.raises(KeyboardInterrupt):
+            with Lease(ResultsStore(str(tmp_path / "out"))):
+                if step == "_write":
+                    time.sleep(5)  # the interrupt arrives here, inside the `with` block
+            time.sleep(5)  # after a release, here
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_interrupt_before_the_study_starts_is_reported_as_an_interrupted_run(
+    tmp_path, monkeypatch
+):
+    """A SIGTERM that lands as the spec is written (under the lease, before Ray starts)
+    ends the run as any interrupt does: counted, how to finish, no lease left."""
+    monkeypatch.setattr(runner, "prepare_output", signalled(runner.prepare_output))
+    spec = parse_spec({"name": "early", "space": {"lr_g": [1e-3, 1e-4]},
+                       "output": str(tmp_path / "out")})  # fmt: skip
+    with interrupt_signals():
+        outcome = runner.run_study(spec)
+    assert (outcome.interrupted, outcome.total, outcome.done) == (True, 2, 0)
+    assert not (tmp_path / "out" / FOLDER).exists()
 
 
 def test_an_interrupt_inside_loggings_own_code_is_put_off_not_lost():
