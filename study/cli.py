@@ -110,21 +110,18 @@ def command_relabel(args: argparse.Namespace) -> int:
 
 def command_run(args: argparse.Namespace) -> int:
     """Run a study on the embedded local Ray, or on the cluster at --address."""
-    from study.spec import SpecError, with_output
+    with interrupt_signals():  # SIGTERM as Ctrl-C from the start: the imports take seconds
+        from study.spec import SpecError, with_output
 
-    spec = read_spec(args.spec)
-    try:
-        spec = with_output(spec, args.output) if args.output else spec
-    except SpecError as error:
-        raise BadInput(str(error)) from None
-    from study.lease import LeaseHeld
-    from study.runner import run_study
+        spec = read_spec(args.spec)
+        from study.lease import LeaseHeld
+        from study.runner import run_study
 
-    try:
-        with interrupt_signals():
+        try:
+            spec = with_output(spec, args.output) if args.output else spec
             outcome = run_study(spec, address=args.address, resume=args.resume)
-    except (SpecError, LeaseHeld) as error:
-        raise BadInput(str(error)) from None
+        except (SpecError, LeaseHeld) as error:
+            raise BadInput(str(error)) from None
     return run_exit(outcome, resume_command(args))
 
 

@@ -13,7 +13,7 @@ import time
 import pytest
 import yaml
 
-from study import runner
+from study import cli, runner
 from study.exits import handlers_given_back, interrupt, interrupt_signals
 from study.lease import FOLDER, Lease, LeaseHeld
 from study.results import ResultsStore
@@ -178,6 +178,20 @@ def test_an_interrupt_before_the_study_starts_is_reported_as_an_interrupted_run(
         outcome = runner.run_study(spec)
     assert (outcome.interrupted, outcome.total, outcome.done) == (True, 2, 0)
     assert not (tmp_path / "out" / FOLDER).exists()
+
+
+def test_a_sigterm_while_ganmap_run_starts_up_ends_it_as_ctrl_c_would(
+    tmp_path, monkeypatch, capsys
+):
+    """Reading the spec and importing Ray and torch take seconds: a SIGTERM then ends
+    the command with exit 130 as Ctrl-C does (it killed the driver outright), and
+    nothing is written."""
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump({"name": "early",
+        "space": {"lr_g": [1e-3]}, "output": str(tmp_path / "out")}))  # fmt: skip
+    monkeypatch.setattr(cli, "read_spec", signalled(cli.read_spec, after=True))
+    assert cli.main(["run", str(tmp_path / "spec.yaml")]) == 130
+    assert capsys.readouterr().err == "ganmap: interrupted\n"
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_interrupt_inside_loggings_own_code_is_put_off_not_lost():
