@@ -184,7 +184,7 @@ def test_a_sigterm_while_ganmap_run_starts_up_ends_it_as_ctrl_c_would(
     tmp_path, monkeypatch, capsys
 ):
     """Reading the spec and importing Ray and torch take seconds: a SIGTERM then ends
-    the command with exit 130 as Ctrl-C does (it killed the driver outright), and
+    the command with exit 130 as Ctrl-C does (before, it killed the driver outright), and
     nothing is written."""
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump({"name": "early",
         "space": {"lr_g": [1e-3]}, "output": str(tmp_path / "out")}))  # fmt: skip
