@@ -19,6 +19,7 @@ from study.exits import (
     EXIT_OK,
     BadInput,
     echo_value,
+    exit_at_once,
     interrupt_signals,
     shorten,
 )
@@ -122,7 +123,10 @@ def command_run(args: argparse.Namespace) -> int:
             outcome = run_study(spec, address=args.address, resume=args.resume)
         except (SpecError, LeaseHeld) as error:
             raise BadInput(str(error)) from None
-    return run_exit(outcome, resume_command(args))
+    code = run_exit(outcome, resume_command(args))
+    if outcome.exit_at_once:
+        exit_at_once(code)
+    return code
 
 
 def resume_command(args: argparse.Namespace) -> str:

@@ -9,10 +9,13 @@ hostile value never floods the terminal.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import reprlib
 import signal
+import sys
 import threading
+from typing import NoReturn
 
 EXIT_OK = 0  # done: every configuration of the study has a result
 EXIT_ERROR = 1  # an unexpected error (a bug): Python's traceback
@@ -92,6 +95,16 @@ def interrupts_put_off():
         yield
     finally:
         _steps_to_finish -= 1
+
+
+def exit_at_once(code: int) -> NoReturn:
+    """End the process with `code` now, without the interpreter's teardown (atexit
+    handlers, C++ destructors): for a driver whose Ray start an interrupt cut short,
+    whose teardown would crash (runner.stop_half_started_ray). Output is flushed first."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 INTERRUPTS = (signal.SIGTERM, signal.SIGINT)

@@ -30,7 +30,7 @@ from ray import tune
 
 from study.boundary_run import BoundaryOutcome, run_boundary
 from study.config import TrainConfig
-from study.exits import handlers_given_back, shorten
+from study.exits import handlers_given_back, interrupts_put_off, shorten
 from study.expand import Pack, expand, make_packs, pack_size, trial_id
 from study.lease import Lease
 from study.optuna_study import OptunaJournal
@@ -55,17 +55,43 @@ def connect(address: str | None) -> None:
 
     ray.init installs its own SIGTERM handler (`sys.exit(15)`); the caller's comes back
     once Ray is up (exits.handlers_given_back), so that SIGTERM ends a study as an
-    interrupt does, also one that came while Ray started.
+    interrupt does, also one that came while Ray started. One that cut ray.init short
+    raises RayStartCutShort, once what Ray started is stopped.
     """
     if ray.is_initialized():
         return
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
-    with handlers_given_back():
-        if address:
-            ray.init(address=address, **quiet)
-        else:  # "local": always a new instance, never a cluster that happens to run here
-            local = {"include_dashboard": False, "_node_ip_address": "127.0.0.1"}
-            ray.init(address="local", **local, **quiet)
+    try:
+        with handlers_given_back():
+            if address:
+                ray.init(address=address, **quiet)
+            else:  # "local": always a new instance, never a cluster that happens to run here
+                local = {"include_dashboard": False, "_node_ip_address": "127.0.0.1"}
+                ray.init(address="local", **local, **quiet)
+    except (KeyboardInterrupt, SystemExit) as stop:  # SystemExit(15): Ray's SIGTERM handler
+        if isinstance(stop, SystemExit) and stop.code != signal.SIGTERM:
+            raise
+        if ray.is_initialized():  # Ray is up: the run ends as on any interrupt
+            raise KeyboardInterrupt from None
+        stop_half_started_ray()
+        raise RayStartCutShort from None
+
+
+class RayStartCutShort(KeyboardInterrupt):
+    """An interrupt that cut ray.init short: the process must end without the
+    interpreter's teardown (stop_half_started_ray says why)."""
+
+
+def stop_half_started_ray() -> None:
+    """Stop the processes of a ray.init that an interrupt cut short.
+
+    An interrupt landing as ray.init builds the driver's core worker drops it with no
+    Python handle: Ray's atexit shutdown cannot stop it, and the interpreter's teardown
+    then crashes in its C++ (SIGSEGV, exit -11). So Ray's processes are stopped here,
+    under interrupts_put_off, and the CLI ends the process with exits.exit_at_once.
+    """
+    with interrupts_put_off():
+        ray.shutdown()
 
 
 class Progress(tune.Callback):
@@ -126,6 +152,7 @@ class StudyOutcome:
     done: int  # configurations with a result, before this run and in it
     failed: list[str]  # per trial that failed after its retries: what it held, its error file
     interrupted: bool = False
+    exit_at_once: bool = False  # Ray's start was cut short: end the process with exit_at_once
 
 
 def cluster_has_gpu() -> bool:
@@ -314,7 +341,7 @@ def run_study(
     lease.check()  # a live driver is named first, whatever else is wrong
     check_output(store, spec, resume)
     configs = None if spec.search.algorithm in ("optuna", "boundary") else expand(spec)
-    failed, interrupted, packs, boundary = [], False, None, None
+    failed, interrupted, exit_at_once, packs, boundary = [], False, False, None, None
     try:  # from the lease's first file on (an interrupt may land as the spec is written)
         with lease:
             prepare_output(store, spec, resume)
@@ -329,17 +356,13 @@ def run_study(
                 size = pack_size(spec, cluster_has_gpu())
                 packs = make_packs(configs, size)
                 failed = run_packs(spec, store, packs, size, echo)
-    except KeyboardInterrupt:
-        interrupted = True
-    except SystemExit as stop:  # SIGTERM while ray.init ran: Ray's handler exits
-        if stop.code != signal.SIGTERM:
-            raise
-        interrupted = True
+    except KeyboardInterrupt as stop:
+        interrupted, exit_at_once = True, isinstance(stop, RayStartCutShort)
     if spec.search.algorithm == "boundary":
         total, done = boundary_counts(spec, store, boundary)
     else:
         total, done = count_done(spec, store, configs, packs)
-    return StudyOutcome(store.location, total, done, failed, interrupted)
+    return StudyOutcome(store.location, total, done, failed, interrupted, exit_at_once)
 
 
 def run_boundary_study(spec: StudySpec, store: ResultsStore, echo) -> BoundaryOutcome:
