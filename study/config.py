@@ -122,6 +122,14 @@ class TrainConfig(BaseModel):
     init_gain: float = Field(
         1.0, gt=0, le=100, description="scale of orthogonal or normal initial weights"
     )
+    g_init: Init | None = Field(None, description="G's initial weights (default: init)")
+    d_init: Init | None = Field(None, description="D's initial weights (default: init)")
+    g_init_gain: float | None = Field(
+        None, gt=0, le=100, description="G's init gain (default: init_gain; 1 for uniform)"
+    )
+    d_init_gain: float | None = Field(
+        None, gt=0, le=100, description="D's init gain (default: init_gain; 1 for uniform)"
+    )
     update: Update = Field(
         "alternating",
         description="alternating (D, then G on the new D) or simultaneous (both from one state)",
@@ -161,15 +169,35 @@ class TrainConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _check_init_and_update(self) -> TrainConfig:
-        """A gain scales orthogonal or normal weights only, pieces belong to maxout units;
-        simultaneous updates pair one D and one G update, so there is no D:G ratio to
-        honour."""
-        if self.init_gain != 1.0 and self.init == "uniform":
+    def _resolve_init(self) -> TrainConfig:
+        """Per-network initialization defaults to the shared `init`/`init_gain`, stored
+        concrete; a gain scales orthogonal or normal weights only, so a network drawn
+        uniformly gets gain 1 and a gain set for it alone is an error."""
+        shared_gain_used = False
+        for network in ("g", "d"):
+            init = getattr(self, f"{network}_init") or self.init
+            gain = getattr(self, f"{network}_init_gain")
+            if gain is None:
+                gain = default_init_gain(init, self.init_gain)
+                shared_gain_used |= init != "uniform"
+            elif gain != 1.0 and init == "uniform":
+                raise ValueError(
+                    f"{network}_init_gain: {gain} scales orthogonal or normal weights; set "
+                    f"{network}_init (or init) to orthogonal or normal (got {init})"
+                )
+            object.__setattr__(self, f"{network}_init", init)
+            object.__setattr__(self, f"{network}_init_gain", gain)
+        if self.init_gain != 1.0 and self.init == "uniform" and not shared_gain_used:
             raise ValueError(
                 f"init_gain: {self.init_gain} scales orthogonal or normal weights; set init: "
                 f"orthogonal or normal (got init: {self.init})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_maxout_and_update(self) -> TrainConfig:
+        """Pieces belong to maxout units; simultaneous updates pair one D and one G update,
+        so there is no D:G ratio to honour."""
         if self.maxout_pieces != 5 and "maxout" not in (self.g_activation, self.d_activation):
             raise ValueError(
                 f"maxout_pieces: {self.maxout_pieces} sets maxout units; set g_activation or "
@@ -203,11 +231,12 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 f"pac: {self.pac} needs an MLP discriminator; problem dirac allows only pac 1"
             )
-        if self.init != "uniform":
-            raise ValueError(
-                f"init: {self.init} initializes MLP weights; problem dirac starts from its "
-                "radius, so init must be left at uniform"
-            )
+        for key in ("init", "g_init", "d_init"):
+            if getattr(self, key) != "uniform":
+                raise ValueError(
+                    f"{key}: {getattr(self, key)} initializes MLP weights; problem dirac "
+                    f"starts from its radius, so {key} must be left at uniform"
+                )
         if self.g_batch_norm:
             raise ValueError(
                 "g_batch_norm: true normalizes an MLP generator's hidden layers; problem dirac's "
@@ -225,6 +254,12 @@ class TrainConfig(BaseModel):
         return tuple(
             (key, value) for key, value in self.model_dump().items() if key not in MEMBER_KEYS
         )
+
+
+def default_init_gain(init: str, shared_gain: float) -> float:
+    """A network's gain when it sets none: the shared `init_gain`, or 1 for uniform weights,
+    which take no gain."""
+    return 1.0 if init == "uniform" else shared_gain
 
 
 def describe_keys() -> list[tuple[str, str, str]]:

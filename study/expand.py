@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from study.config import TrainConfig
+from study.config import TrainConfig, default_init_gain
 from study.spec import CPU_PACK, GPU_PACK, Domain, StudySpec
 
 # Engine keys added after schema version 4, left out of the id while they hold their
@@ -33,6 +33,12 @@ def trial_id(config: TrainConfig) -> str:
     for key in LATER_KEYS:
         if values[key] == TrainConfig.model_fields[key].default:
             del values[key]
+    for network in ("g", "d"):  # schema 9's per-network init, where the shared keys give it
+        init = values[f"{network}_init"]
+        if init == config.init:
+            del values[f"{network}_init"]
+        if values[f"{network}_init_gain"] == default_init_gain(init, config.init_gain):
+            del values[f"{network}_init_gain"]
     text = json.dumps(values, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 

@@ -226,16 +226,17 @@ def build_models(config: TrainConfig, problem) -> tuple[StackedMLP, StackedMLP]:
         return StackedMLP((1, 1), bias=False), StackedMLP((1, 1), bias=False)
     g_hidden = (config.g_hidden_dim,) * config.g_hidden_layers
     d_hidden = (config.d_hidden_dim,) * config.d_hidden_layers
-    shared = dict(weights_init=config.init, gain=config.init_gain, pieces=config.maxout_pieces)
     g_sizes = (problem.z_dim, *g_hidden, problem.data_dim)
     generator = StackedMLP(
         g_sizes, activation=config.g_activation, batch_norm=config.g_batch_norm,
-        tanh_output=problem.bounded, **shared,
+        tanh_output=problem.bounded, weights_init=config.g_init, gain=config.g_init_gain,
+        pieces=config.maxout_pieces,
     )  # fmt: skip
     d_sizes = (problem.data_dim * config.pac, *d_hidden, 1)  # a pack is one input (PacGAN)
     critic = StackedMLP(
-        d_sizes, activation=config.d_activation, input_scale=config.d_input_scale, **shared
-    )
+        d_sizes, activation=config.d_activation, input_scale=config.d_input_scale,
+        weights_init=config.d_init, gain=config.d_init_gain, pieces=config.maxout_pieces,
+    )  # fmt: skip
     return generator, critic
 
 

@@ -32,7 +32,7 @@ from study.config import TrainConfig
 if TYPE_CHECKING:
     from study.labels import Label  # labels.py imports LABELS from here
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 TABLES = ("trials", "history", "samples")
 
 LABELS = ("converged", "oscillating", "collapsed", "vanishing", "diverged", "unconverged")

@@ -171,8 +171,8 @@ def test_unequal_networks_train_and_are_columns():
     assert result.steps_run == TINY["steps"] and result.history[-1]["finite"]
     # ...and every new key is a trials.parquet column.
     for key in ("g_hidden_dim", "d_hidden_dim", "g_hidden_layers", "d_hidden_layers",
-                "g_activation", "d_activation", "pac", "maxout_pieces",
-                "g_batch_norm"):  # fmt: skip
+                "g_activation", "d_activation", "pac", "maxout_pieces", "g_batch_norm",
+                "g_init", "d_init", "g_init_gain", "d_init_gain"):  # fmt: skip
         assert key in TRIALS_SCHEMA.names
 
 

@@ -103,6 +103,8 @@ SPEC_CASES = [
      "resources.checkpoint_every_s"),
     ("limit 0", "validate", spec(limits={"max_configurations": 0}), "limits.max_configurations"),
     ("label typo", "validate", spec(labels={"windw": 3}), "windw"),
+    ("unknown g_init", "validate", space(g_init=["uniform", "xavier"]),
+     "space.g_init: g_init: Input should be 'uniform', 'orthogonal' or 'normal' (got 'xavier')"),
     ("run: bad spec", "run", fixed(d_steps=0), "fixed.d_steps"),
     ("run: alias bomb", "run", BOMB, "expands to more than"),
     ("run: over the limit", "run", spec(limits={"max_configurations": 1}),

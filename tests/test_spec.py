@@ -40,6 +40,15 @@ def test_grid_expands_to_the_cross_product_with_stable_ids():
     assert len({trial_id(c) for c in configs}) == 4
 
 
+def test_each_networks_init_is_searchable():
+    data = {**GOOD, "space": {"g_init": ["uniform", "orthogonal"], "d_init_gain": [1.0]}}
+    configs = expand(parse_spec(data))
+    # Two configurations, two ids; D keeps the shared init, G takes each value.
+    assert [(c.g_init, c.d_init) for c in configs] == [("uniform", "uniform"),
+                                                       ("orthogonal", "uniform")]  # fmt: skip
+    assert len({trial_id(c) for c in configs}) == 2
+
+
 def test_random_search_is_seeded_and_samples_per_grid_point():
     data = {
         **GOOD,
