@@ -156,7 +156,8 @@ def test_train_from_a_study_reproduces_the_trials_configuration(tmp_path, capsys
 def test_a_study_older_than_the_later_engine_keys_reports_and_trains_again(tmp_path, capsys):
     store = ResultsStore(str(tmp_path / "study"))
     write(store, "p1", "a", "b")
-    later = ["d_input_scale", "maxout_pieces", "g_batch_norm", "ring_layout"]
+    later = ["d_input_scale", "maxout_pieces", "g_batch_norm", "ring_layout", "g_init", "d_init",
+             "g_init_gain", "d_init_gain"]  # fmt: skip
     path = tmp_path / "study" / "trials" / "p1.parquet"
     pq.write_table(pq.read_table(path).drop_columns(later), path)  # as schema 5 wrote it
     # The keys it predates read as null and ran at their defaults: report and retrain work.
@@ -165,6 +166,7 @@ def test_a_study_older_than_the_later_engine_keys_reports_and_trains_again(tmp_p
                  "--set", "eval_every=10", "--json"]) == 0  # fmt: skip
     config = json.loads(capsys.readouterr().out.splitlines()[-1])["config"]
     assert (config["d_input_scale"], config["ring_layout"]) == (1.0, "even")
+    assert (config["g_init"], config["d_init_gain"]) == (config["init"], config["init_gain"])
 
 
 def test_train_from_an_unknown_trial_exits_2_naming_it(tmp_path, capsys):
