@@ -81,13 +81,17 @@ SET_BACK = {  # key suffix: (what is set back to the VEEGAN rows', the settings 
     "alternating": ("alternating updates", dict(update="alternating")),
     "relu-g": ("ReLU units in G", dict(g_activation="relu")),
     "relu-d": ("ReLU units in D", dict(d_activation="relu")),
+    "uniform-g": ("PyTorch's default initialization in G", dict(g_init="uniform")),
+    "uniform-d": ("PyTorch's default initialization in D", dict(d_init="uniform")),
 }
 THREE = ("relu", "uniform", "alternating")
-ABLATION_KEYS = [  # each setting, each pair, then tanh units in only one of D and G
-    *itertools.combinations(THREE, 1),
+ABLATION_KEYS = [  # each setting, each pair, then tanh units or orthogonal weights in
+    *itertools.combinations(THREE, 1),  # only one of D and G
     *itertools.combinations(THREE, 2),
     ("uniform", "alternating", "relu-g"),
     ("uniform", "alternating", "relu-d"),
+    ("alternating", "uniform-g"),
+    ("alternating", "uniform-d"),
 ]
 
 
