@@ -59,14 +59,28 @@ def interrupt(signum, frame) -> None:
     """SIGTERM and SIGINT as Ctrl-C: raise KeyboardInterrupt, but not inside logging's
     own code. Its fork hooks run holding logging's lock, and Python ignores an exception
     raised in a fork hook: the interrupt was lost there (a SIGTERMed driver ran on, CI
-    saw it) and the lock never given back. There, and in a step that must finish
-    (interrupts_put_off), the interrupt is put off PUT_OFF_S seconds with SIGALRM, which
-    comes back here."""
+    saw it) and the lock never given back. Nor inside code run from source text
+    (`in_source_text`). There, and in a step that must finish (interrupts_put_off), the
+    interrupt is put off PUT_OFF_S seconds with SIGALRM, which comes back here."""
     in_logging = frame is not None and frame.f_globals.get("__name__") in PUT_OFF_IN
-    if in_logging or _steps_to_finish:
+    if in_logging or _steps_to_finish or in_source_text(frame):
         signal.setitimer(signal.ITIMER_REAL, PUT_OFF_S)
         return
     raise KeyboardInterrupt
+
+
+def in_source_text(frame) -> bool:
+    """Whether code that exec or eval runs from a string (dataclasses and namedtuple build
+    their methods so, many at each import) is on the stack. A KeyboardInterrupt raised
+    through it sets CPython's unhandled-interrupt flag even when it is caught later, and
+    `python -m study.cli` then ends by SIGINT whatever code it returns (-2 to its parent,
+    not 130). The program's own outermost frame (`python -c`'s is "<string>" too) is
+    not such code."""
+    while frame is not None and frame.f_back is not None:
+        if frame.f_code.co_filename == "<string>":
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextlib.contextmanager
