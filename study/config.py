@@ -256,6 +256,25 @@ class TrainConfig(BaseModel):
         )
 
 
+# Shared keys and the per-network keys they resolve (stored resolved, as concrete values).
+_INIT_KEYS = ("g_init", "d_init", "g_init_gain", "d_init_gain")
+PER_NETWORK_KEYS = {
+    "hidden_dim": ("g_hidden_dim", "d_hidden_dim"),
+    "hidden_layers": ("g_hidden_layers", "d_hidden_layers"),
+    "init": _INIT_KEYS,
+    "init_gain": _INIT_KEYS,
+}
+
+
+def changed_configuration(stored: dict, changes: dict) -> dict:
+    """A stored, resolved configuration with `changes` applied as a spec would apply them:
+    a shared key changed sets both networks again, so the stored per-network values it
+    resolved are dropped (unless `changes` gives them too)."""
+    dropped = {key for shared in changes for key in PER_NETWORK_KEYS.get(shared, ())}
+    kept = {key: value for key, value in stored.items() if key not in dropped}
+    return {**kept, **changes}
+
+
 def default_init_gain(init: str, shared_gain: float) -> float:
     """A network's gain when it sets none: the shared `init_gain`, or 1 for uniform weights,
     which take no gain."""

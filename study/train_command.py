@@ -12,7 +12,12 @@ import sys
 
 from pydantic import ValidationError
 
-from study.config import TrainConfig, describe_keys, format_validation_error
+from study.config import (
+    TrainConfig,
+    changed_configuration,
+    describe_keys,
+    format_validation_error,
+)
 from study.exits import EXIT_OK, BadInput
 from study.yaml_input import parse_assignments
 
@@ -79,7 +84,7 @@ def command_train(args: argparse.Namespace) -> int:
     thresholds, rule = LabelThresholds(), EarlyStopping(enabled=args.early_stop)
     if args.from_trial:
         stored = stored_trial(*args.from_trial)
-        values = {**stored.config, **values}  # --set changes the stored configuration
+        values = changed_configuration(stored.config, values)  # --set changes it
         thresholds, rule = stored.thresholds, stored.early_stopping
     seeds = parse_seeds(args.seeds) if args.seeds is not None else [values.get("seed", 0)]
     configs = [build_config({**values, "seed": seed}) for seed in seeds]

@@ -153,6 +153,20 @@ def test_train_from_a_study_reproduces_the_trials_configuration(tmp_path, capsys
         assert config[key] == pytest.approx(stored[key]), key
 
 
+def test_a_shared_key_set_on_a_stored_trial_sets_both_networks(tmp_path, capsys):
+    store = ResultsStore(str(tmp_path / "study"))
+    write(store, "p1", "a", "b")
+    code = main(["train", "--from", str(tmp_path / "study"), "b", "--set", "steps=20",
+                 "--set", "eval_every=10", "--set", "hidden_dim=12", "--set", "init=orthogonal",
+                 "--set", "init_gain=1.4", "--set", "d_init=normal", "--json"])  # fmt: skip
+    config = json.loads(capsys.readouterr().out)["config"]
+    # As in a spec: the shared keys set both networks, not just the stored shorthand,
+    # and a per-network key given beside them still overrides its network.
+    assert code == 0 and (config["g_hidden_dim"], config["d_hidden_dim"]) == (12, 12)
+    assert (config["g_init"], config["g_init_gain"]) == ("orthogonal", 1.4)
+    assert (config["d_init"], config["d_init_gain"]) == ("normal", 1.4)
+
+
 def test_a_study_older_than_the_later_engine_keys_reports_and_trains_again(tmp_path, capsys):
     store = ResultsStore(str(tmp_path / "study"))
     write(store, "p1", "a", "b")
