@@ -41,6 +41,9 @@ WEIGHTLESS_REGULARIZERS = ("none", "spectral_norm")
 # Keys that may differ between members of one population; every other key is structure.
 MEMBER_KEYS = ("lr_g", "lr_d", "reg_weight", "beta1", "beta2", "seed")
 
+# Shared architecture keys; `g_<key>` and `d_<key>` override each for one network.
+ARCHITECTURE_KEYS = ("hidden_dim", "hidden_layers")
+
 
 class TrainConfig(BaseModel):
     """One GAN configuration: problem, model, loss, regularizer and schedule."""
@@ -163,7 +166,7 @@ class TrainConfig(BaseModel):
     def _resolve_architecture(self) -> TrainConfig:
         """Per-network widths and depths default to the shared shorthand; stored concrete."""
         for network in ("g", "d"):
-            for key in ("hidden_dim", "hidden_layers"):
+            for key in ARCHITECTURE_KEYS:
                 if getattr(self, f"{network}_{key}") is None:
                     object.__setattr__(self, f"{network}_{key}", getattr(self, key))
         return self
@@ -259,8 +262,7 @@ class TrainConfig(BaseModel):
 # Shared keys and the per-network keys they resolve (stored resolved, as concrete values).
 _INIT_KEYS = ("g_init", "d_init", "g_init_gain", "d_init_gain")
 PER_NETWORK_KEYS = {
-    "hidden_dim": ("g_hidden_dim", "d_hidden_dim"),
-    "hidden_layers": ("g_hidden_layers", "d_hidden_layers"),
+    **{key: (f"g_{key}", f"d_{key}") for key in ARCHITECTURE_KEYS},
     "init": _INIT_KEYS,
     "init_gain": _INIT_KEYS,
 }
