@@ -404,7 +404,8 @@ ring8 rows, 3 seeds, 1,000 steps); `cpu-1000-steps` and `cpu-5000-steps` are `--
 1000 --seeds 3` and `--steps 5000 --seeds 3` runs, all on the project's 2-core CPU
 machines, shared with other jobs (load average 4 to 11 on 2 cores, so a run often got a
 fraction of a core); `cpu-10000-steps` are `--steps 10000 --seeds 5` runs, and
-`cpu-5000-steps-5-seeds` reruns three `cpu-5000-steps` rows with `--seeds 5`. Twenty-six
+`cpu-5000-steps-5-seeds` runs five rows (three of them `cpu-5000-steps` rows) with
+`--steps 5000 --seeds 5`. Twenty-six
 rows ran at their published step count, on these CPUs
 (`full-cpu`, 25,000 iterations, 5 seeds unless said): the four VEEGAN rows (GAN: ring8
 1,700 s at load 2 to 2.5, grid25 1,081 s at load 4 to 7; Unrolled-5: ring8 5,771 s, grid25
@@ -917,7 +918,11 @@ GAP_NOTES = {
         "(17%); with it in G only the generator sharpens sooner than with the default "
         "initialization in both, and as far: 89 +- 4.8% (83, 92, 91%; every seed on 8 "
         "modes and `converged`; at 5,000 steps 50 to 70%, where the default-initialization "
-        "seeds stood at 4 to 15%). `python bench/init_scale.py` measures what each network "
+        "seeds stood at 4 to 15%). The first 5,000 steps hold with 5 seeds "
+        "(cpu-5000-steps-5-seeds, all three rows in one run): orthogonal weights in G only "
+        "60 +- 12% (74, 46, 67, 50, 63%; every seed on 8 modes), in D only 1.1 +- 0.14% (at"
+        " most 2.6% at any evaluation; its samples a median 22 to 27 std from the nearest "
+        "mode), in neither 9.5 +- 4.2%. `python bench/init_scale.py` measures what each network "
         "starts from (3 seeds, step 0): the orthogonal weights put G's samples on the "
         "data's ring (median radius 1.0 to 1.1, with 19% of its first layer's tanh units "
         "saturated) where the default ones leave them near the origin (0.15 to 0.22), and "
